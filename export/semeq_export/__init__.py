@@ -1,0 +1,1 @@
+"""semeq_export: trained checkpoints → the ONNX model bundle that semeq_rt loads (the `train` extra)."""
