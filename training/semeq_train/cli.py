@@ -3,7 +3,10 @@ import argparse
 from importlib import import_module
 
 # subcommand → module with `add_arguments(parser)` and `run(args)`
-SUBCOMMANDS = {}
+SUBCOMMANDS = {
+    "eq": "semeq_train.eqspace.cli",
+    "audio": "semeq_train.audio.cli",
+}
 
 
 def main(argv=None):
