@@ -6,5 +6,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 cmake -S . -B build/dev -G Ninja -DCMAKE_BUILD_TYPE=Release -DSEMEQ_PYTHON=ON -DBUILD_TESTING=ON \
   -Dpybind11_DIR="$(python3 -m pybind11 --cmakedir)" >/dev/null
-cmake --build build/dev
+cmake --build build/dev -j 2
 cp build/dev/_core*.so python/semeq_rt/

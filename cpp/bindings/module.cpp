@@ -1,0 +1,256 @@
+// semeq_rt._core: thin pybind11 binding of semeq::FilterBank and the RBJ designs.
+// The Python class semeq_rt.FilterBank subclasses _core.FilterBank (argument parsing, docs); the
+// processing methods are bound directly so a call costs one C++ dispatch.
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstring>
+#include <ctime>
+#include <stdexcept>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include "../src/dispatch.h"
+#include "semeq/filter_bank.h"
+#include "semeq/isa.h"
+#include "semeq/rbj.h"
+
+namespace py = pybind11;
+
+namespace {
+
+constexpr const char* kAcceptedInput =
+    "accepted: a numpy array of shape (channels, samples), or (samples,) for a 1-channel bank, "
+    "with dtype float32, float64 or int16";
+
+// Thread CPU time (the benchmark's clock: robust on a shared machine); wall clock where unavailable.
+double threadCpuNs() {
+#if defined(CLOCK_THREAD_CPUTIME_ID)
+    timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return static_cast<double>(ts.tv_sec) * 1e9 + static_cast<double>(ts.tv_nsec);
+#else
+    return std::chrono::duration<double, std::nano>(std::chrono::steady_clock::now().time_since_epoch()).count();
+#endif
+}
+
+class PyFilterBank {
+public:
+    PyFilterBank(double sampleRate, int channels, int maxBands, double smoothingMs)
+        : bank_(sampleRate, channels, maxBands, smoothingMs) {}
+
+    void setBands(const std::vector<std::tuple<int, double, double, double>>& bands) {
+        std::vector<semeq::Band> parsed;
+        parsed.reserve(bands.size());
+        for (size_t i = 0; i < bands.size(); ++i) {
+            const auto& [type, freq, gain, q] = bands[i];
+            if (type < 0 || type >= semeq::kNumBandTypes)
+                throw py::value_error("band " + std::to_string(i) + ": unknown band type code " +
+                                      std::to_string(type));
+            parsed.push_back(semeq::Band{static_cast<semeq::BandType>(type), freq, gain, q});
+        }
+        bank_.setBands(parsed);
+    }
+
+    // Fast path: float32, C-contiguous, (channels, n) or (n,) for one channel.
+    void processInplace(py::array x) {
+        const int64_t frames = checkFloat32(x, true);
+        auto* data = static_cast<float*>(x.mutable_data());
+        run(data, data, frames);
+    }
+
+    py::array process(py::array x) {
+        const bool mono = x.ndim() == 1;
+        if (x.ndim() != 1 && x.ndim() != 2) throw py::value_error(shapeError(x));
+        py::array_t<float, py::array::c_style> in = asFloat32(x);
+        const int64_t frames = checkFloat32(in, false);
+        py::array_t<float> out = mono ? py::array_t<float>(frames) : py::array_t<float>({int64_t(bank_.channels()), frames});
+        run(in.data(), out.mutable_data(), frames);
+        return out;
+    }
+
+    semeq::FilterBank& bank() { return bank_; }
+
+private:
+    std::string shapeError(const py::array& x) const {
+        std::string shape = "(";
+        for (py::ssize_t i = 0; i < x.ndim(); ++i) shape += (i ? ", " : "") + std::to_string(x.shape(i));
+        shape += x.ndim() == 1 ? ",)" : ")";
+        return "input of shape " + shape + " does not fit this " + std::to_string(bank_.channels()) +
+               "-channel bank; " + kAcceptedInput;
+    }
+
+    int64_t checkFloat32(const py::array& x, bool inplace) const {
+        const int channels = bank_.channels();
+        const bool shapeOk = (x.ndim() == 2 && x.shape(0) == channels) || (x.ndim() == 1 && channels == 1);
+        if (inplace && (x.dtype().num() != py::detail::npy_api::NPY_FLOAT_ ||
+                        !(x.flags() & py::array::c_style) || !x.writeable()))
+            throw py::value_error(
+                "process_inplace accepts only a writeable, C-contiguous float32 array of shape (channels, "
+                "samples) (or (samples,) for a 1-channel bank); use process() for other inputs");
+        if (!shapeOk) throw py::value_error(shapeError(x));
+        return x.shape(x.ndim() - 1);
+    }
+
+    static py::array_t<float, py::array::c_style> asFloat32(const py::array& x) {
+        const int num = x.dtype().num();
+        using api = py::detail::npy_api;
+        if (num == api::NPY_FLOAT_ || num == api::NPY_DOUBLE_)
+            return py::array_t<float, py::array::c_style | py::array::forcecast>::ensure(x);
+        if (num == api::NPY_SHORT_) {
+            // int16 PCM: scaled by 1/32768 to [-1, 1)
+            auto pcm = py::array_t<int16_t, py::array::c_style | py::array::forcecast>::ensure(x);
+            py::array_t<float, py::array::c_style> f(std::vector<py::ssize_t>(x.shape(), x.shape() + x.ndim()));
+            const int16_t* s = pcm.data();
+            float* d = f.mutable_data();
+            for (py::ssize_t i = 0; i < pcm.size(); ++i) d[i] = static_cast<float>(s[i]) * (1.0f / 32768.0f);
+            return f;
+        }
+        throw py::value_error("input dtype " + std::string(py::str(x.dtype())) + " is not supported; " +
+                              kAcceptedInput);
+    }
+
+    void run(const float* in, float* out, int64_t frames) {
+        const int channels = bank_.channels();
+        const float* inPtr[semeq::FilterBank::kMaxChannels];
+        float* outPtr[semeq::FilterBank::kMaxChannels];
+        for (int c = 0; c < channels; ++c) {
+            inPtr[c] = in + c * frames;
+            outPtr[c] = out + c * frames;
+        }
+        if (busy_.exchange(true, std::memory_order_acquire))
+            throw std::runtime_error("FilterBank.process called from two threads at once on the same bank");
+        {
+            py::gil_scoped_release release;
+            bank_.process(inPtr, outPtr, frames);
+        }
+        busy_.store(false, std::memory_order_release);
+    }
+
+    semeq::FilterBank bank_;
+    std::atomic<bool> busy_{false};
+};
+
+}  // namespace
+
+PYBIND11_MODULE(_core, m) {
+    m.doc() = "semeq native DSP core (C++): RBJ designs and the SIMD filter bank. Use semeq_rt.FilterBank.";
+    // std::invalid_argument from the core becomes ValueError (pybind11's standard translation).
+    py::class_<PyFilterBank>(m, "FilterBank")
+        .def(py::init<double, int, int, double>(), py::arg("sample_rate") = 48000.0, py::arg("channels") = 2,
+             py::arg("max_bands") = 16, py::arg("smoothing_ms") = 20.0)
+        .def("_set_bands", &PyFilterBank::setBands, py::arg("bands"),
+             "Low-level set_bands: a list of (type code, freq Hz, gain dB, Q).")
+        .def("process", &PyFilterBank::process, py::arg("x"),
+             "process(x) -> numpy.ndarray\n\n"
+             "Filters x and returns a new float32 array of the same shape. x: (channels, samples), or\n"
+             "(samples,) for a 1-channel bank; float32, float64 (converted to float32) or int16 (scaled by\n"
+             "1/32768). Stateful: consecutive calls continue the same stream, exactly as one long call.\n"
+             "Non-finite samples are processed as 0. Releases the GIL while filtering.")
+        .def("process_inplace", &PyFilterBank::processInplace, py::arg("x"),
+             "process_inplace(x) -> None\n\n"
+             "Filters x in place without allocating. x must be a writeable, C-contiguous float32 array of\n"
+             "shape (channels, samples) (or (samples,) for a 1-channel bank); anything else is a ValueError.")
+        .def("reset", [](PyFilterBank& self) { self.bank().reset(); },
+             "reset()\n\nClears the filter state and finishes any ramp; the next set_bands applies at once.")
+        .def("_response_db",
+             [](PyFilterBank& self, py::array_t<double, py::array::c_style | py::array::forcecast> f) {
+                 py::array_t<double> out(f.size());
+                 for (py::ssize_t i = 0; i < f.size(); ++i) out.mutable_data()[i] = self.bank().responseDb(f.data()[i]);
+                 return out;
+             })
+        .def("_target_bands",
+             [](PyFilterBank& self) {
+                 py::list out;
+                 for (const semeq::Band& b : self.bank().targetBands())
+                     out.append(py::make_tuple(static_cast<int>(b.type), b.freq, b.gainDb, b.q));
+                 return out;
+             })
+        .def("_state",
+             [](PyFilterBank& self) {
+                 const semeq::FilterBank& b = self.bank();
+                 py::array_t<double> out({b.channels(), b.maxBands(), 2});
+                 const double* s = b.stateData();
+                 for (int c = 0; c < b.channels(); ++c)
+                     for (int i = 0; i < b.maxBands(); ++i)
+                         for (int k = 0; k < 2; ++k)
+                             out.mutable_at(c, i, k) = s[(static_cast<size_t>(c) * b.stateSlotStride() + i) * 2 + k];
+                 return out;
+             },
+             "Copy of the TDF-II state (channels, max_bands, 2), for tests.")
+        .def("_kernel_layout",
+             [](PyFilterBank& self) {
+                 const auto l = self.bank().kernelLayout();
+                 py::dict d;
+                 d["channels_per_vector"] = l.channelsPerVector;
+                 d["sections_per_vector"] = l.sectionsPerVector;
+                 d["vectors_per_chain"] = l.vectorsPerChain;
+                 d["chunks"] = l.chunks;
+                 d["channel_groups"] = l.channelGroups;
+                 d["groups_per_pass"] = l.groupsPerPass;
+                 return d;
+             },
+             "The vector layout process() uses for the current bands (for benchmarks).")
+        .def_property_readonly("ramping", [](PyFilterBank& self) { return self.bank().ramping(); },
+                               "True while parameters move toward the last set_bands target, or a new target "
+                               "has not been picked up by process() yet.")
+        .def_property_readonly("sample_rate", [](PyFilterBank& self) { return self.bank().sampleRate(); })
+        .def_property_readonly("channels", [](PyFilterBank& self) { return self.bank().channels(); })
+        .def_property_readonly("max_bands", [](PyFilterBank& self) { return self.bank().maxBands(); })
+        .def_property_readonly("smoothing_ms", [](PyFilterBank& self) { return self.bank().smoothingMs(); })
+        .def_property_readonly("control_interval", [](PyFilterBank& self) { return self.bank().controlInterval(); },
+                               "Samples between exact coefficient designs while ramping.");
+
+    m.def("design",
+          [](py::array_t<int> types, py::array_t<double> freqs, py::array_t<double> gains, py::array_t<double> qs,
+             double sampleRate) {
+              const py::ssize_t n = types.size();
+              if (freqs.size() != n || gains.size() != n || qs.size() != n)
+                  throw py::value_error("types, freqs, gains and qs must have the same length");
+              py::array_t<double> out({n, py::ssize_t(5)});
+              for (py::ssize_t i = 0; i < n; ++i) {
+                  const int t = types.data()[i];
+                  if (t < 0 || t >= semeq::kNumBandTypes) throw py::value_error("unknown band type code");
+                  const semeq::Biquad c = semeq::rbjDesign(static_cast<semeq::BandType>(t), freqs.data()[i],
+                                                           gains.data()[i], qs.data()[i], sampleRate);
+                  double* row = out.mutable_data(i);
+                  row[0] = c.b0, row[1] = c.b1, row[2] = c.b2, row[3] = c.a1, row[4] = c.a2;
+              }
+              return out;
+          },
+          py::arg("types"), py::arg("freqs"), py::arg("gains"), py::arg("qs"), py::arg("sample_rate"),
+          "RBJ coefficients (n, 5) = (b0, b1, b2, a1, a2) of n designs (rbj.h, no validation).");
+    m.def("response_db",
+          [](py::array_t<double, py::array::c_style | py::array::forcecast> coefs,
+             py::array_t<double, py::array::c_style | py::array::forcecast> freqs, double sampleRate) {
+              if (coefs.ndim() != 2 || coefs.shape(1) != 5) throw py::value_error("coefs must have shape (n, 5)");
+              py::array_t<double> out({coefs.shape(0), freqs.size()});
+              for (py::ssize_t i = 0; i < coefs.shape(0); ++i) {
+                  const double* c = coefs.data(i);
+                  const semeq::Biquad b{c[0], c[1], c[2], c[3], c[4]};
+                  for (py::ssize_t j = 0; j < freqs.size(); ++j)
+                      out.mutable_at(i, j) = semeq::responseDb(b, freqs.data()[j], sampleRate);
+              }
+              return out;
+          },
+          py::arg("coefs"), py::arg("freqs"), py::arg("sample_rate"),
+          "dB magnitude (n, m) of n biquads at m frequencies (rbj.h responseDb).");
+    m.def("available_isas", &semeq::availableIsas, "Kernels usable on this CPU, narrowest first.");
+    m.def("isa", &semeq::currentIsa, "The kernel in use.");
+    m.def("set_isa", &semeq::setIsa, py::arg("name"), "Force a kernel (tests, benchmarks).");
+    m.def("_chain_ns_per_step",
+          [](int64_t steps, int cpv, int groups, int vectors) {
+              const auto& k = semeq::detail::activeKernel();
+              py::gil_scoped_release release;
+              const double t0 = threadCpuNs();
+              volatile double sink = k.chainRun(steps, cpv, groups, vectors);
+              (void)sink;
+              return (threadCpuNs() - t0) / static_cast<double>(steps);
+          },
+          py::arg("steps"), py::arg("cpv"), py::arg("groups"), py::arg("vectors"),
+          "Thread-CPU ns per wavefront step of the bare dependency chain (no memory traffic): the ceiling.");
+}

@@ -1,0 +1,581 @@
+#include "semeq/filter_bank.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <stdexcept>
+#include <string>
+
+#include "dispatch.h"
+
+#if defined(__x86_64__) || defined(_M_X64)
+#include <xmmintrin.h>
+#endif
+
+namespace semeq {
+namespace {
+
+using detail::KernelTable;
+using detail::kNumCoefs;
+using detail::PassArgs;
+
+constexpr int kMaxWidth = 8;                // widest kernel (AVX-512: 8 doubles)
+constexpr int kMaxChannelsPadded = FilterBank::kMaxChannels + kMaxWidth;
+constexpr int64_t kSubBlock = 512;
+constexpr int kMaxControlPoints = 64;       // per sub-block: kSubBlock / min interval (16) + 2, rounded up
+// Buffer placement, in doubles. A pass loads from one buffer while its recent stores to the other are
+// in flight; if their addresses are equal modulo 4 KiB the load waits for the store (4K aliasing, which
+// made some layouts 5x slower). Groups are 320 bytes apart modulo 4 KiB, the second buffer 2 KiB.
+constexpr int64_t kGroupStride = kSubBlock * kMaxWidth + 40;  // room for cpv up to kMaxWidth
+constexpr int64_t kPageDoubles = 512, kHalfPageDoubles = 256;
+
+int64_t roundUp(int64_t x, int64_t m) { return (x + m - 1) / m * m; }
+int64_t floorTo(int64_t x, int64_t m) { return x / m * m; }
+
+// Flush-to-zero and denormals-are-zero for the duration of process(): a decaying state can never
+// reach the slow subnormal range. Restores the caller's mode on exit.
+class FlushDenormals {
+public:
+#if defined(__x86_64__) || defined(_M_X64)
+    FlushDenormals() : saved_(_mm_getcsr()) { _mm_setcsr(saved_ | 0x8040u); }
+    ~FlushDenormals() { _mm_setcsr(saved_); }
+
+private:
+    unsigned saved_;
+#elif defined(__aarch64__)
+    FlushDenormals() {
+        asm volatile("mrs %0, fpcr" : "=r"(saved_));
+        asm volatile("msr fpcr, %0" : : "r"(saved_ | (uint64_t{1} << 24)));
+    }
+    ~FlushDenormals() { asm volatile("msr fpcr, %0" : : "r"(saved_)); }
+
+private:
+    uint64_t saved_;
+#endif
+};
+
+// What the kernel multiplies with: (b0, c1, c2, a1, a2), c1 = b1 - a1 b0, c2 = b2 - a2 b0 (see
+// kernel_impl.h). Ramps interpolate these linearly: a1, a2 (the poles) move on a straight line between
+// two stable designs, so every intermediate filter is stable too.
+struct KernelCoefs {
+    double v[kNumCoefs];
+};
+
+KernelCoefs kernelCoefs(const Biquad& b) {
+    return KernelCoefs{{b.b0, b.b1 - b.a1 * b.b0, b.b2 - b.a2 * b.b0, b.a1, b.a2}};
+}
+
+// A Param ramp's end points, prepared once per ramp: log frequency and log Q, and the trigonometry
+// when the frequency does not move.
+struct RampPath {
+    double logF0, logF1, logQ0, logQ1, cosW0, sinW0;
+    bool fixedFreq;
+};
+
+struct Slot {
+    bool on = false;
+    Band band;
+    bool operator==(const Slot& o) const {
+        if (on != o.on) return false;
+        if (!on) return true;
+        return band.type == o.band.type && band.freq == o.band.freq && band.gainDb == o.band.gainDb &&
+               band.q == o.band.q;
+    }
+};
+
+Biquad designSlot(const Slot& s, double fs) {
+    return s.on ? rbjDesign(s.band.type, s.band.freq, s.band.gainDb, s.band.q, fs) : Biquad{};
+}
+
+// How a slot moves during a ramp: not at all, along its parameters (gain linear, frequency and Q on
+// a log scale), or along its coefficients (type change, band switched on or off).
+enum class RampMode { Static, Param, Coef };
+
+// A parameter set on its way from the control thread to the audio thread.
+struct Message {
+    std::vector<Slot> slots;
+    bool immediate = false;
+};
+
+// Single-writer single-reader triple buffer: the writer never waits, the reader always gets the newest
+// complete set.
+class Mailbox {
+public:
+    explicit Mailbox(int slots) {
+        for (Message& m : buffers_) m.slots.resize(slots);
+    }
+    Message& writeBuffer() { return buffers_[back_]; }
+    void publish() { back_ = middle_.exchange(back_ | kFresh, std::memory_order_acq_rel) & kIndex; }
+    bool take() {
+        if (!(middle_.load(std::memory_order_relaxed) & kFresh)) return false;
+        front_ = middle_.exchange(front_, std::memory_order_acq_rel) & kIndex;
+        return true;
+    }
+    const Message& readBuffer() const { return buffers_[front_]; }
+    bool fresh() const { return middle_.load(std::memory_order_acquire) & kFresh; }
+
+private:
+    static constexpr int kFresh = 4, kIndex = 3;
+    Message buffers_[3];
+    std::atomic<int> middle_{1};
+    int back_ = 0, front_ = 2;
+};
+
+}  // namespace
+
+struct FilterBank::Engine {
+    double fs;
+    int channels, maxBands, slotsPadded, channelsPadded;
+    int64_t interval;     // control interval K (power of two)
+    int64_t rampSamples;  // S
+
+    Mailbox mailbox;
+    std::atomic<bool> resetRequested{false};
+    std::atomic<bool> rampingFlag{false};
+
+    // audio-thread state
+    int64_t pos = 0;  // samples since construction / reset
+    int active = 0;   // slots processed: [0, active)
+    std::vector<Slot> target, from, pendingTarget;
+    std::vector<RampMode> mode;
+    std::vector<Biquad> coefStatic, coefFrom, coefTo;
+    bool rampActive = false, pending = false;
+    int64_t rampStart = 0, rampEnd = 0, pendingAt = 0;
+
+    std::vector<double> state;  // [channelsPadded][slotsPadded][2]
+    int64_t secondBuffer;          // offset of buffer 1 in `buffers`
+    std::vector<double> buffers;   // two buffers (0: input, passes ping-pong); per group [t][cpv]
+    std::vector<KernelCoefs> control;  // [kMaxControlPoints][maxBands]
+    std::vector<RampPath> path;        // per slot, for Param ramps
+    alignas(64) double constCoefs[detail::kMaxVectorsPerChain * kNumCoefs * kMaxWidth];
+    alignas(64) double passState[detail::kMaxVectorsPerChain * 2 * kMaxWidth];  // >= groups * vectors
+    std::vector<double> segmentCoefs;  // [kMaxControlPoints][2][5][kMaxWidth]
+
+    Engine(double sampleRate, int ch, int bands, int64_t k, int64_t s)
+        : fs(sampleRate), channels(ch), maxBands(bands),
+          // a chunk may extend past the last band by up to one chain (identity sections, zero state)
+          slotsPadded(static_cast<int>(roundUp(bands, kMaxWidth)) + detail::kMaxVectorsPerChain * kMaxWidth),
+          channelsPadded(static_cast<int>(roundUp(ch, kMaxWidth))), interval(k), rampSamples(s),
+          mailbox(bands), target(bands), from(bands), pendingTarget(bands), mode(bands, RampMode::Static),
+          coefStatic(bands), coefFrom(bands), coefTo(bands),
+          state(static_cast<size_t>(channelsPadded) * slotsPadded * 2, 0.0),
+          secondBuffer(roundUp(channelsPadded * kGroupStride, kPageDoubles) + kHalfPageDoubles),
+          buffers(static_cast<size_t>(2 * secondBuffer), 0.0),
+          control(static_cast<size_t>(kMaxControlPoints) * bands), path(bands),
+          segmentCoefs(static_cast<size_t>(kMaxControlPoints) * 2 * kNumCoefs * kMaxWidth, 0.0) {}
+
+    double rampU(int64_t p) const {
+        if (rampSamples == 0) return 1.0;
+        return p <= rampStart ? 0.0 : static_cast<double>(p - rampStart) / static_cast<double>(rampSamples);
+    }
+
+    // The slot's parameters at control point p (Static and Param slots).
+    Slot paramsAt(int i, int64_t p) const {
+        if (mode[i] != RampMode::Param) return target[i];
+        const double u = rampU(p);
+        if (u >= 1.0) return target[i];
+        Slot s = target[i];
+        const RampPath& r = path[i];
+        s.band.gainDb = from[i].band.gainDb + (target[i].band.gainDb - from[i].band.gainDb) * u;
+        // a parameter that does not move costs no exp()
+        if (r.logF0 != r.logF1) s.band.freq = std::exp(r.logF0 + (r.logF1 - r.logF0) * u);
+        if (r.logQ0 != r.logQ1) s.band.q = std::exp(r.logQ0 + (r.logQ1 - r.logQ0) * u);
+        return s;
+    }
+
+    // The slot's exact coefficients at control point p.
+    Biquad coefAt(int i, int64_t p) const {
+        switch (mode[i]) {
+            case RampMode::Static: return coefStatic[i];
+            case RampMode::Param: {
+                if (rampU(p) >= 1.0) return coefTo[i];
+                const Slot s = paramsAt(i, p);
+                if (!path[i].fixedFreq) return designSlot(s, fs);
+                return rbjDesignTrig(s.band.type, path[i].cosW0, path[i].sinW0, s.band.gainDb, s.band.q);
+            }
+            case RampMode::Coef:
+            default: {
+                const double u = rampU(p);
+                if (u >= 1.0) return coefTo[i];
+                const Biquad &a = coefFrom[i], &b = coefTo[i];
+                return Biquad{a.b0 + (b.b0 - a.b0) * u, a.b1 + (b.b1 - a.b1) * u, a.b2 + (b.b2 - a.b2) * u,
+                              a.a1 + (b.a1 - a.a1) * u, a.a2 + (b.a2 - a.a2) * u};
+            }
+        }
+    }
+
+    // Slots that are the identity with zero state do not need processing.
+    void updateActive() {
+        int needed = 0;
+        for (int i = 0; i < maxBands; ++i)
+            if (mode[i] != RampMode::Static || coefStatic[i] != Biquad{}) needed = i + 1;
+        if (needed >= active) {
+            active = needed;
+            return;
+        }
+        // an identity slot flushes its state within two samples; drop it only once that happened
+        while (active > needed) {
+            const int i = active - 1;
+            bool zero = true;
+            for (int c = 0; c < channels && zero; ++c) {
+                const double* s = &state[(static_cast<size_t>(c) * slotsPadded + i) * 2];
+                zero = s[0] == 0.0 && s[1] == 0.0;
+            }
+            if (!zero) break;
+            --active;
+        }
+    }
+
+    void applyImmediate(const std::vector<Slot>& slots) {
+        for (int i = 0; i < maxBands; ++i) {
+            target[i] = slots[i];
+            mode[i] = RampMode::Static;
+            coefStatic[i] = designSlot(slots[i], fs);
+        }
+        rampActive = pending = false;
+    }
+
+    void startRamp() {
+        const int64_t p = pendingAt;
+        for (int i = 0; i < maxBands; ++i) {
+            const Slot& next = pendingTarget[i];
+            const Biquad now = coefAt(i, p);
+            const bool midCoefRamp = rampActive && mode[i] == RampMode::Coef;
+            const Slot current = paramsAt(i, p);
+            RampMode m;
+            if (midCoefRamp) {
+                m = RampMode::Coef;
+            } else if (current == next) {
+                m = RampMode::Static;
+            } else if (current.on && next.on && current.band.type == next.band.type) {
+                m = RampMode::Param;
+                from[i] = current;
+                const double w0 = 2.0 * 3.14159265358979323846 * next.band.freq / fs;
+                path[i] = RampPath{std::log(current.band.freq), std::log(next.band.freq), std::log(current.band.q),
+                                   std::log(next.band.q), std::cos(w0), std::sin(w0),
+                                   current.band.freq == next.band.freq};
+            } else {
+                m = RampMode::Coef;
+            }
+            mode[i] = m;
+            target[i] = next;
+            coefFrom[i] = now;
+            coefTo[i] = designSlot(next, fs);
+            coefStatic[i] = now;
+        }
+        pending = false;
+        rampActive = true;
+        rampStart = p;
+        rampEnd = p + roundUp(rampSamples, interval);
+    }
+
+    void finishRamp() {
+        for (int i = 0; i < maxBands; ++i) {
+            if (mode[i] != RampMode::Static) coefStatic[i] = coefTo[i];
+            mode[i] = RampMode::Static;
+        }
+        rampActive = false;
+    }
+
+    void doReset() {
+        std::fill(state.begin(), state.end(), 0.0);
+        pos = 0;
+        if (pending) std::copy(pendingTarget.begin(), pendingTarget.end(), target.begin());
+        applyImmediate(target);
+    }
+
+    // ---- the processing path ----
+
+    struct Layout {
+        int cpv;       // channels per vector
+        int depth;     // sections per vector
+        int vectors;   // vectors per chain (chunk = vectors * depth sections)
+        int chunks, groups;
+        int groupsPerPass() const { return vectors > 1 ? 1 : groups >= 4 ? 4 : groups >= 2 ? 2 : 1; }
+    };
+
+    // Rough cost model in cycles: a pass runs (groups per pass) x vectors independent chains; a step
+    // is bound by the chain's latency (~13 cycles measured) or by issue (~5.5 cycles per vector).
+    // Ramps run with one vector per chain (kernel_impl.h).
+    Layout chooseLayout(int width, bool ramp) const {
+        Layout best{};
+        double bestCost = -1.0;
+        for (int cpv = 1; cpv <= width; cpv *= 2) {
+            if (cpv > 1 && cpv / 2 >= channels) break;
+            const int depth = width / cpv;
+            const int groups = (channels + cpv - 1) / cpv;
+            for (int vectors = 1; vectors <= (ramp ? 1 : detail::kMaxVectorsPerChain); ++vectors) {
+                if (vectors > 1 && (vectors - 1) * depth >= active) break;
+                Layout l{cpv, depth, vectors, (active + vectors * depth - 1) / (vectors * depth), groups};
+                const int perPass = l.groupsPerPass();
+                const double passes = static_cast<double>(l.chunks) * ((groups + perPass - 1) / perPass);
+                const double cost = passes * static_cast<double>(kSubBlock + vectors * depth - 1) *
+                                    std::max(13.0, 5.5 * vectors * perPass);
+                if (bestCost < 0.0 || cost < bestCost) {
+                    bestCost = cost;
+                    best = l;
+                }
+            }
+        }
+        return best;
+    }
+
+    double* groupBuffer(int buffer, int group) {
+        return buffers.data() + buffer * secondBuffer + group * kGroupStride;
+    }
+
+    void computeControlPoints(int64_t n) {
+        const int64_t first = floorTo(pos, interval);
+        const int64_t last = floorTo(pos + n - 1, interval) + interval;
+        const int count = static_cast<int>((last - first) / interval) + 1;
+        for (int i = 0; i < active; ++i) {
+            const KernelCoefs fixed = kernelCoefs(coefStatic[i]);
+            for (int c = 0; c < count; ++c)
+                control[static_cast<size_t>(c) * maxBands + i] =
+                    mode[i] == RampMode::Static ? fixed : kernelCoefs(coefAt(i, first + c * interval));
+        }
+    }
+
+    // Per control segment of the sub-block and per lane: the coefficients at the segment's control
+    // point and their change to the next one (the kernel interpolates, see kernel_impl.h).
+    void fillSegments(const Layout& l, int chunk, int64_t n) {
+        const int width = l.cpv * l.depth;
+        const int64_t first = floorTo(pos, interval);
+        const int segments = static_cast<int>((floorTo(pos + n - 1, interval) - first) / interval) + 1;
+        const KernelCoefs identity = kernelCoefs(Biquad{});
+        for (int s = 0; s < segments; ++s) {
+            double* c0 = segmentCoefs.data() + static_cast<size_t>(s) * 2 * kNumCoefs * width;
+            double* d = c0 + kNumCoefs * width;
+            for (int j = 0; j < l.depth; ++j) {
+                const int slot = chunk * l.depth + j;
+                const KernelCoefs* a = slot < active ? &control[static_cast<size_t>(s) * maxBands + slot] : &identity;
+                const KernelCoefs* b = slot < active ? &control[static_cast<size_t>(s + 1) * maxBands + slot] : &identity;
+                for (int k = 0; k < kNumCoefs; ++k)
+                    for (int cl = 0; cl < l.cpv; ++cl) {
+                        c0[k * width + j * l.cpv + cl] = a->v[k];
+                        d[k * width + j * l.cpv + cl] = b->v[k] - a->v[k];
+                    }
+            }
+        }
+    }
+
+    void fillConst(const Layout& l, int chunk) {
+        const int width = l.cpv * l.depth;
+        for (int v = 0; v < l.vectors; ++v)
+            for (int j = 0; j < l.depth; ++j) {
+                const int slot = (chunk * l.vectors + v) * l.depth + j;
+                const KernelCoefs c = kernelCoefs(slot < active ? coefStatic[slot] : Biquad{});
+                for (int k = 0; k < kNumCoefs; ++k)
+                    for (int cl = 0; cl < l.cpv; ++cl) constCoefs[(v * kNumCoefs + k) * width + j * l.cpv + cl] = c.v[k];
+            }
+    }
+
+    void moveState(const Layout& l, int chunk, int group0, int groups, bool toPass) {
+        const int width = l.cpv * l.depth;
+        for (int g = 0; g < groups; ++g)
+            for (int v = 0; v < l.vectors; ++v)
+            for (int i = 0; i < width; ++i) {
+                const int ch = (group0 + g) * l.cpv + i % l.cpv;
+                const int slot = (chunk * l.vectors + v) * l.depth + i / l.cpv;
+                double* s = &state[(static_cast<size_t>(ch) * slotsPadded + slot) * 2];
+                double* p = &passState[(2 * (g * l.vectors + v)) * width + i];
+                if (toPass) {
+                    p[0] = s[0];
+                    p[width] = s[1];
+                } else {
+                    s[0] = p[0];
+                    s[1] = p[width];
+                }
+            }
+    }
+
+    void runSubBlock(const KernelTable& k, const Layout& l, const float* const* in, float* const* out,
+                     int64_t off, int64_t n, bool ramp) {
+        const float* inAt[kMaxChannelsPadded];
+        float* outAt[kMaxChannelsPadded];
+        for (int c = 0; c < channels; ++c) {
+            inAt[c] = in[c] + off;
+            outAt[c] = out[c] + off;
+        }
+        if (active == 0) {
+            for (int c = 0; c < channels; ++c) {
+                k.loadGroup(inAt + c, 1, buffers.data(), n, 1);
+                k.storeGroup(buffers.data(), outAt + c, 1, n, 1);
+            }
+            return;
+        }
+        for (int g = 0; g < l.groups; ++g)
+            k.loadGroup(inAt + g * l.cpv, std::min(l.cpv, channels - g * l.cpv), groupBuffer(0, g), n, l.cpv);
+        if (ramp) computeControlPoints(n);
+        int src = 0, dst = 1;
+        for (int chunk = 0; chunk < l.chunks; ++chunk) {
+            if (ramp)
+                fillSegments(l, chunk, n);
+            else
+                fillConst(l, chunk);
+            for (int g0 = 0; g0 < l.groups;) {
+                const int left = l.groups - g0;
+                const int groups = std::min(left, l.groupsPerPass()) >= 4 ? 4 : std::min(left, l.groupsPerPass()) >= 2 ? 2 : 1;
+                PassArgs a{};
+                a.cpv = l.cpv;
+                a.groups = groups;
+                a.vectors = l.vectors;
+                a.ramp = ramp;
+                a.frames = n;
+                for (int g = 0; g < groups; ++g) {
+                    a.src[g] = groupBuffer(src, g0 + g);
+                    a.dst[g] = groupBuffer(dst, g0 + g);
+                }
+                a.state = passState;
+                a.coefs = ramp ? segmentCoefs.data() : constCoefs;
+                a.rampOffset = pos - floorTo(pos, interval);
+                a.interval = interval;
+                moveState(l, chunk, g0, groups, true);
+                k.pass(a);
+                moveState(l, chunk, g0, groups, false);
+                g0 += groups;
+            }
+            std::swap(src, dst);
+        }
+        for (int g = 0; g < l.groups; ++g)
+            k.storeGroup(groupBuffer(src, g), outAt + g * l.cpv, std::min(l.cpv, channels - g * l.cpv), n, l.cpv);
+    }
+
+    void process(const float* const* in, float* const* out, int64_t frames) {
+        FlushDenormals ftz;
+        const KernelTable& k = detail::activeKernel();
+        if (resetRequested.exchange(false, std::memory_order_acq_rel)) doReset();
+        if (mailbox.take()) {
+            const Message& m = mailbox.readBuffer();
+            if (m.immediate) {
+                applyImmediate(m.slots);
+            } else {
+                std::copy(m.slots.begin(), m.slots.end(), pendingTarget.begin());
+                pending = true;
+                pendingAt = roundUp(pos, interval);
+            }
+        }
+        updateActive();
+        for (int64_t off = 0; off < frames;) {
+            if (rampActive && pos >= rampEnd) finishRamp();
+            if (pending && pos == pendingAt) {
+                startRamp();
+                updateActive();
+                if (pos >= rampEnd) finishRamp();
+            }
+            const Layout l = chooseLayout(k.width, rampActive);
+            int64_t n = std::min<int64_t>(frames - off, kSubBlock);
+            if (pending) n = std::min(n, pendingAt - pos);
+            if (rampActive) n = std::min(n, rampEnd - pos);
+            runSubBlock(k, l, in, out, off, n, rampActive);
+            pos += n;
+            off += n;
+        }
+        if (rampActive && pos >= rampEnd) finishRamp();
+        rampingFlag.store(rampActive || pending, std::memory_order_relaxed);
+    }
+};
+
+namespace {
+
+std::string num(double v) {
+    char text[32];
+    std::snprintf(text, sizeof text, "%g", v);
+    return text;
+}
+
+[[noreturn]] void rejectBand(int index, const std::string& what) {
+    throw std::invalid_argument("band " + std::to_string(index) + ": " + what);
+}
+
+}  // namespace
+
+void validateBand(const Band& band, double sampleRate, int index) {
+    const int type = static_cast<int>(band.type);
+    if (type < 0 || type >= kNumBandTypes)
+        rejectBand(index, "unknown band type code " + std::to_string(type) +
+                              "; accepted: 0 peak, 1 lowshelf, 2 highshelf, 3 lowpass, 4 highpass");
+    const double nyquist = sampleRate / 2.0;
+    if (!std::isfinite(band.freq) || !(band.freq > 0.0) || !(band.freq < nyquist))
+        rejectBand(index, "frequency " + num(band.freq) +
+                              " Hz is outside the accepted range: finite, 0 < freq < sample_rate/2 = " + num(nyquist) +
+                              " Hz");
+    if (!std::isfinite(band.gainDb) || std::fabs(band.gainDb) > FilterBank::kMaxGainDb)
+        rejectBand(index, "gain " + num(band.gainDb) + " dB is outside the accepted range: finite, within +/-" +
+                              num(FilterBank::kMaxGainDb) + " dB");
+    if (!std::isfinite(band.q) || band.q < FilterBank::kMinQ || band.q > FilterBank::kMaxQ)
+        rejectBand(index, "Q " + num(band.q) + " is outside the accepted range: finite, " + num(FilterBank::kMinQ) +
+                              " <= Q <= " + num(FilterBank::kMaxQ));
+}
+
+FilterBank::FilterBank(double sampleRate, int channels, int maxBands, double smoothingMs)
+    : sampleRate_(sampleRate), channels_(channels), maxBands_(maxBands), smoothingMs_(smoothingMs) {
+    if (!std::isfinite(sampleRate) || sampleRate < 1000.0 || sampleRate > 1e6)
+        throw std::invalid_argument("sample_rate " + num(sampleRate) +
+                                    " Hz is outside the accepted range 1000..1000000 Hz");
+    if (channels < 1 || channels > kMaxChannels)
+        throw std::invalid_argument("channels " + std::to_string(channels) + " is outside the accepted range 1.." +
+                                    std::to_string(kMaxChannels));
+    if (maxBands < 1 || maxBands > kMaxBandsLimit)
+        throw std::invalid_argument("max_bands " + std::to_string(maxBands) + " is outside the accepted range 1.." +
+                                    std::to_string(kMaxBandsLimit));
+    if (!std::isfinite(smoothingMs) || smoothingMs < 0.0 || smoothingMs > kMaxSmoothingMs)
+        throw std::invalid_argument("smoothing_ms " + num(smoothingMs) +
+                                    " is outside the accepted range 0.." + num(kMaxSmoothingMs) + " ms");
+    // control points every ~0.7-1.3 ms: the largest power of two <= fs / 750, within [16, 256]
+    int64_t k = 16;
+    while (k * 2 <= sampleRate / 750.0 && k < 256) k *= 2;
+    controlInterval_ = static_cast<int>(k);
+    const auto rampSamples = static_cast<int64_t>(std::llround(smoothingMs * sampleRate / 1000.0));
+    engine_ = std::make_unique<Engine>(sampleRate, channels, maxBands, k, rampSamples);
+    detail::activeKernel();  // resolve the kernel here, not on the audio thread
+}
+
+FilterBank::~FilterBank() = default;
+
+void FilterBank::setBands(const Band* bands, int count) {
+    if (count < 0 || count > maxBands_)
+        throw std::invalid_argument("got " + std::to_string(count) + " bands; this bank accepts 0.." +
+                                    std::to_string(maxBands_) + " (max_bands)");
+    for (int i = 0; i < count; ++i) validateBand(bands[i], sampleRate_, i);
+    Message& m = engine_->mailbox.writeBuffer();
+    for (int i = 0; i < maxBands_; ++i) {
+        m.slots[i].on = i < count;
+        m.slots[i].band = i < count ? bands[i] : Band{};
+    }
+    m.immediate = nextApplyImmediate_.exchange(false);
+    targetBands_.assign(bands, bands + count);
+    engine_->mailbox.publish();
+}
+
+void FilterBank::process(const float* const* in, float* const* out, int64_t frames) noexcept {
+    if (frames > 0) engine_->process(in, out, frames);
+}
+
+void FilterBank::reset() noexcept {
+    nextApplyImmediate_.store(true);
+    engine_->resetRequested.store(true, std::memory_order_release);
+}
+
+double FilterBank::responseDb(double freq) const {
+    double total = 0.0;
+    for (const Band& b : targetBands_)
+        total += semeq::responseDb(rbjDesign(b.type, b.freq, b.gainDb, b.q, sampleRate_), freq, sampleRate_);
+    return total;
+}
+
+bool FilterBank::ramping() const noexcept {
+    return engine_->rampingFlag.load(std::memory_order_relaxed) || engine_->mailbox.fresh();
+}
+
+const double* FilterBank::stateData() const noexcept { return engine_->state.data(); }
+
+int FilterBank::stateSlotStride() const noexcept { return engine_->slotsPadded; }
+
+FilterBank::KernelLayout FilterBank::kernelLayout() const {
+    const auto l = engine_->chooseLayout(detail::activeKernel().width, false);
+    return KernelLayout{l.cpv, l.depth, l.vectors, l.chunks, l.groups, l.groupsPerPass()};
+}
+
+}  // namespace semeq

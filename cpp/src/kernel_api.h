@@ -1,0 +1,55 @@
+// Interface between the filter bank and its per-instruction-set kernels (kernel_impl.h, compiled once
+// per ISA). Plain data only: nothing here may be an inline function, so no code compiled with wider
+// instruction sets can be shared with (and picked by the linker for) baseline code.
+#pragma once
+
+#include <cstdint>
+
+namespace semeq::detail {
+
+constexpr int kMaxGroupsPerPass = 4;
+constexpr int kMaxVectorsPerChain = 6;
+constexpr int kNumCoefs = 5;  // b0, b1, b2, a1, a2
+
+// One wavefront pass: `groups` channel groups (each `cpv` channels wide) through one chunk of
+// vectors * width/cpv sections, over `frames` samples. Buffers are interleaved per group: [t][cpv].
+// Either groups or vectors is 1; ramps run with vectors = 1.
+struct PassArgs {
+    int cpv;
+    int groups;             // 1, 2 or 4
+    int vectors;            // 1..kMaxVectorsPerChain
+    bool ramp;              // coefficients from the per-step table instead of constant
+    int64_t frames;
+    const double* src[kMaxGroupsPerPass];
+    double* dst[kMaxGroupsPerPass];
+    double* state;          // [groups][vectors][2][width]: s1, s2 per lane, in and out
+    // per lane (b0, c1, c2, a1, a2) with c1 = b1 - a1 b0, c2 = b2 - a2 b0.
+    // constant: [vectors][5][width]. ramp: per control segment s (control point first + s * interval, where
+    // first = the control point at or before sample 0 of this pass): [s][c0 | d][5][width], and the
+    // lane of section j uses c0 + d * (sample - control point) / interval.
+    const double* coefs;
+    int64_t rampOffset;     // sample 0 of the pass minus `first`, in [0, interval)
+    int64_t interval;       // samples between control points (a power of two)
+};
+
+struct KernelTable {
+    const char* name;
+    int width;  // doubles per vector
+    void (*pass)(const PassArgs&);
+    // `channels` (<= cpv) float32 channels <-> one group buffer [t][cpv]; non-finite input samples
+    // become 0, lanes past `channels` are zeroed
+    void (*loadGroup)(const float* const* in, int channels, double* dst, int64_t frames, int cpv);
+    void (*storeGroup)(const double* src, float* const* out, int channels, int64_t frames, int cpv);
+    // `steps` wavefront steps of the dependency chain alone (no memory traffic); returns a checksum.
+    // Timed by the benchmark as the machine's ceiling for a layout.
+    double (*chainRun)(int64_t steps, int cpv, int groups, int vectors);
+};
+
+const KernelTable& kernelScalar();
+#if defined(__x86_64__) || defined(_M_X64)
+const KernelTable& kernelSse2();
+const KernelTable& kernelAvx2();
+const KernelTable& kernelAvx512();
+#endif
+
+}  // namespace semeq::detail

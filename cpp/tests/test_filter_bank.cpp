@@ -1,0 +1,200 @@
+// semeq::FilterBank alone: accuracy against a plain scalar cascade, streaming exactness for any block
+// size and every kernel, ramps staying finite, non-finite input, parameter validation.
+#include <cmath>
+#include <random>
+#include <stdexcept>
+#include <vector>
+
+#include "harness.h"
+#include "semeq/filter_bank.h"
+#include "semeq/isa.h"
+
+using semeq::Band;
+using semeq::BandType;
+using semeq::FilterBank;
+
+namespace {
+
+const std::vector<Band> kBands = {{BandType::LowShelf, 120.0, 4.0, semeq::kShelfQ},
+                                  {BandType::Peak, 400.0, -3.0, 1.0},
+                                  {BandType::Peak, 2500.0, 6.0, 3.0},
+                                  {BandType::Peak, 6000.0, -5.0, 0.5},
+                                  {BandType::HighShelf, 10000.0, 3.0, semeq::kShelfQ}};
+
+std::vector<float> noise(int channels, int frames, unsigned seed) {
+    std::mt19937 rng(seed);
+    std::uniform_real_distribution<float> u(-1.0f, 1.0f);
+    std::vector<float> x(static_cast<size_t>(channels) * frames);
+    for (float& v : x) v = u(rng);
+    return x;
+}
+
+// Runs the bank over planar x in blocks of `block` frames; returns the output.
+std::vector<float> run(FilterBank& fb, const std::vector<float>& x, int frames, int block) {
+    const int channels = fb.channels();
+    std::vector<float> y(x.size());
+    std::vector<const float*> in(channels);
+    std::vector<float*> out(channels);
+    for (int start = 0; start < frames; start += block) {
+        const int n = std::min(block, frames - start);
+        for (int c = 0; c < channels; ++c) {
+            in[c] = x.data() + static_cast<size_t>(c) * frames + start;
+            out[c] = y.data() + static_cast<size_t>(c) * frames + start;
+        }
+        fb.process(in.data(), out.data(), n);
+    }
+    return y;
+}
+
+// Plain float64 TDF-II cascade, the textbook reference.
+std::vector<double> reference(const std::vector<float>& x, int channels, int frames, double fs) {
+    std::vector<double> y(x.begin(), x.end());
+    for (const Band& b : kBands) {
+        const semeq::Biquad c = semeq::rbjDesign(b.type, b.freq, b.gainDb, b.q, fs);
+        for (int ch = 0; ch < channels; ++ch) {
+            double s1 = 0.0, s2 = 0.0;
+            for (int t = 0; t < frames; ++t) {
+                double& v = y[static_cast<size_t>(ch) * frames + t];
+                const double out = c.b0 * v + s1;
+                s1 = c.b1 * v - c.a1 * out + s2;
+                s2 = c.b2 * v - c.a2 * out;
+                v = out;
+            }
+        }
+    }
+    return y;
+}
+
+}  // namespace
+
+TEST(filter_bank, matches_scalar_float64_cascade) {
+    for (int channels : {1, 2, 5, 16}) {
+        const int frames = 48000;
+        const auto x = noise(channels, frames, 1);
+        FilterBank fb(48000.0, channels, 16, 20.0);
+        fb.setBands(kBands);
+        const auto y = run(fb, x, frames, frames);
+        const auto ref = reference(x, channels, frames, 48000.0);
+        double worst = 0.0;
+        for (size_t i = 0; i < y.size(); ++i) worst = std::fmax(worst, std::fabs(y[i] - ref[i]));
+        CHECK(worst <= 1e-6, "channels %d: max error %g", channels, worst);
+    }
+}
+
+TEST(filter_bank, identical_for_every_block_size_and_kernel) {
+    const int channels = 3, frames = 9000;
+    const auto x = noise(channels, frames, 2);
+    std::vector<float> first;
+    for (const std::string& isa : semeq::availableIsas()) {
+        semeq::setIsa(isa);
+        for (int block : {frames, 512, 7, 1}) {
+            // a parameter change at a block boundary every block size shares, so a ramp runs too
+            FilterBank fb2(48000.0, channels, 16, 5.0);
+            fb2.setBands(kBands);
+            // first 3584 frames (7 * 512), then new bands, then the rest
+            const int split = 3584;
+            std::vector<float> a(static_cast<size_t>(channels) * split), b(static_cast<size_t>(channels) * (frames - split));
+            for (int c = 0; c < channels; ++c) {
+                std::copy(x.begin() + c * frames, x.begin() + c * frames + split, a.begin() + c * split);
+                std::copy(x.begin() + c * frames + split, x.begin() + (c + 1) * frames, b.begin() + c * (frames - split));
+            }
+            auto ya = run(fb2, a, split, block);
+            std::vector<Band> moved = kBands;
+            moved[1].gainDb = 9.0;
+            moved[2].freq = 700.0;
+            moved[3].type = BandType::HighPass;
+            fb2.setBands(moved);
+            auto yb = run(fb2, b, frames - split, block);
+            std::vector<float> all = ya;
+            all.insert(all.end(), yb.begin(), yb.end());
+            if (first.empty()) {
+                first = all;
+            } else {
+                CHECK(all == first, "isa %s block %d differs", isa.c_str(), block);
+            }
+            bool finite = true;
+            for (float v : all) finite = finite && std::isfinite(v);
+            CHECK(finite, "isa %s block %d: non-finite output", isa.c_str(), block);
+        }
+    }
+    semeq::setIsa(semeq::availableIsas().back());
+}
+
+TEST(filter_bank, random_ramps_stay_bounded) {
+    std::mt19937 rng(3);
+    std::uniform_real_distribution<double> u(0.0, 1.0);
+    for (double fs : {8000.0, 48000.0, 192000.0}) {
+        FilterBank fb(fs, 2, 8, 10.0);
+        const auto x = noise(2, 256, 4);
+        double worst = 0.0;
+        for (int set = 0; set < 400; ++set) {
+            std::vector<Band> bands(1 + set % 8);
+            for (Band& b : bands) {
+                b.type = static_cast<BandType>(static_cast<int>(u(rng) * 5) % 5);
+                b.freq = std::fmin(20.0 * std::pow(1000.0, u(rng)), 0.49 * fs);
+                b.gainDb = -12.0 + 24.0 * u(rng);
+                b.q = 0.1 * std::pow(100.0, u(rng));
+            }
+            fb.setBands(bands);
+            const auto y = run(fb, x, 256, 256);
+            for (float v : y) worst = std::isfinite(v) ? std::fmax(worst, std::fabs(v)) : INFINITY;
+        }
+        // 8 bands of at most +12 dB and Q-resonances up to 10: a blow-up would pass any fixed bound
+        CHECK(worst < 1e6, "fs %g: max |y| = %g", fs, worst);
+    }
+}
+
+TEST(filter_bank, non_finite_input_is_processed_as_zero) {
+    const int frames = 4096;
+    for (int channels : {2, 16}) {  // 16: the 8-channel transposing conversion
+        auto x = noise(channels, frames, 5);
+        auto zeroed = x;
+        const float bad[] = {NAN, INFINITY, -INFINITY};
+        for (int i = 0; i < 3 * channels; ++i) {
+            const size_t at = static_cast<size_t>(i / 3) * frames + 100 + i * 37;
+            x[at] = bad[i % 3];
+            zeroed[at] = 0.0f;
+        }
+        FilterBank a(48000.0, channels, 16, 20.0), b(48000.0, channels, 16, 20.0);
+        a.setBands(kBands);
+        b.setBands(kBands);
+        const auto ya = run(a, x, frames, 64);
+        bool finite = true;
+        for (float v : ya) finite = finite && std::isfinite(v);
+        CHECK(finite && ya == run(b, zeroed, frames, 64), "channels %d: output differs from zero-substituted input",
+              channels);
+    }
+}
+
+TEST(filter_bank, invalid_parameters_are_rejected) {
+    FilterBank fb(48000.0, 2, 4, 20.0);
+    auto rejects = [&](Band b) {
+        try {
+            fb.setBands({b});
+        } catch (const std::invalid_argument&) {
+            return true;
+        }
+        return false;
+    };
+    CHECK(rejects({BandType::Peak, 24000.0, 0.0, 1.0}), "f = fs/2");
+    CHECK(rejects({BandType::Peak, 0.0, 0.0, 1.0}), "f = 0");
+    CHECK(rejects({BandType::Peak, NAN, 0.0, 1.0}), "f = NaN");
+    CHECK(rejects({BandType::Peak, 1000.0, INFINITY, 1.0}), "gain = inf");
+    CHECK(rejects({BandType::Peak, 1000.0, 0.0, 0.0}), "Q = 0");
+    CHECK(rejects({static_cast<BandType>(7), 1000.0, 0.0, 1.0}), "type 7");
+    CHECK(!rejects({BandType::Peak, 23999.0, 0.0, 1.0}), "f just below fs/2 is accepted");
+    bool tooMany = false;
+    try {
+        fb.setBands(std::vector<Band>(5));
+    } catch (const std::invalid_argument&) {
+        tooMany = true;
+    }
+    CHECK(tooMany, "more bands than max_bands");
+    bool badBank = false;
+    try {
+        FilterBank bad(48000.0, 0, 4, 20.0);
+    } catch (const std::invalid_argument&) {
+        badBank = true;
+    }
+    CHECK(badBank, "0 channels");
+}

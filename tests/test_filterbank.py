@@ -1,0 +1,261 @@
+"""FilterBank: accuracy against scipy, sample-exact streaming, every SIMD kernel, smoothing, the API
+contract (input forms, errors). Measured on real signals; speed lives in bench/bench_filterbank.py."""
+import numpy as np
+import pytest
+import scipy.signal as ss
+
+from semeq_rt import FilterBank, _core, eqdef
+
+FS = 48000
+BANDS = [("lowshelf", 120.0, 4.0, eqdef.SHELF_Q), ("peak", 400.0, -3.0, 1.0), ("peak", 2500.0, 6.0, 3.0),
+         ("peak", 6000.0, -5.0, 0.5), ("highshelf", 10000.0, 3.0, eqdef.SHELF_Q)]
+MOVED = [("lowshelf", 200.0, -6.0, eqdef.SHELF_Q), ("peak", 400.0, 9.0, 1.0), ("highpass", 80.0, 0.0, 0.9),
+         ("peak", 6000.0, -5.0, 0.5)]
+
+
+def sos_of(bands, fs=FS):
+    rows = []
+    for kind, freq, gain, q in bands:
+        b0, b1, b2, a1, a2 = eqdef.rbj_coefficients(kind, freq, gain, q, fs)
+        rows.append([b0, b1, b2, 1.0, a1, a2])
+    return np.array(rows)
+
+
+def noise(channels, seconds, seed=0, fs=FS):
+    return np.random.default_rng(seed).uniform(-1.0, 1.0, (channels, int(seconds * fs))).astype(np.float32)
+
+
+def stream(fb, x, block):
+    """Processes x in blocks of `block` samples with process_inplace; returns the output."""
+    y = np.array(x, dtype=np.float32, order="C")
+    if block == 1:
+        yt = np.ascontiguousarray(y.T)  # (n, channels): yt[i:i+1].T is a C-contiguous (channels, 1) view
+        for i in range(yt.shape[0]):
+            fb.process_inplace(yt[i:i + 1].T)
+        return np.ascontiguousarray(yt.T)
+    for start in range(0, y.shape[1], block):
+        part = np.ascontiguousarray(y[:, start:start + block])
+        fb.process_inplace(part)
+        y[:, start:start + block] = part
+    return y
+
+
+@pytest.fixture(scope="module")
+def noise60():
+    return noise(2, 60.0, seed=1)
+
+
+@pytest.fixture(scope="module")
+def whole60(noise60):
+    fb = FilterBank(FS, 2)
+    fb.set_bands(BANDS)
+    return fb.process(noise60)
+
+
+def test_matches_scipy_sosfilt_float64_on_60s_full_scale_stereo_noise(noise60, whole60):
+    reference = ss.sosfilt(sos_of(BANDS), noise60.astype(np.float64), axis=1)
+    assert np.max(np.abs(whole60 - reference)) <= 1e-6
+
+
+@pytest.mark.parametrize("block", [512, 7, 1])
+def test_blocks_give_output_identical_to_one_call(noise60, whole60, block):
+    fb = FilterBank(FS, 2)
+    fb.set_bands(BANDS)
+    assert np.array_equal(stream(fb, noise60, block), whole60)
+
+
+def run_with_ramp(x, block, isa=None):
+    """Static bands, then a change (same types ramp in parameters, a type change and a removed band
+    crossfade coefficients) at a sample position that every tested block size has as a boundary."""
+    if isa is not None:
+        _core.set_isa(isa)
+    try:
+        fb = FilterBank(FS, x.shape[0], smoothing_ms=10.0)
+        fb.set_bands(BANDS)
+        split = 7 * 512 * 3
+        first = stream(fb, x[:, :split], block)
+        fb.set_bands(MOVED)
+        return np.concatenate([first, stream(fb, x[:, split:], block)], axis=1)
+    finally:
+        _core.set_isa(_core.available_isas()[-1])
+
+
+@pytest.mark.parametrize("channels", [1, 2, 3, 16])
+def test_every_simd_kernel_and_block_size_gives_identical_output_while_ramping(channels):
+    x = noise(channels, 0.7, seed=channels)
+    reference = run_with_ramp(x, x.shape[1], isa="scalar")
+    assert np.all(np.isfinite(reference))
+    for isa in _core.available_isas():
+        for block in (x.shape[1], 512, 7):
+            assert np.array_equal(run_with_ramp(x, block, isa), reference), (isa, block)
+
+
+def test_first_set_applies_at_once_and_later_sets_ramp():
+    x = noise(1, 0.5, seed=3)[0]
+    static_new = FilterBank(FS, 1)
+    static_new.set_bands(MOVED)
+    fb = FilterBank(FS, 1, smoothing_ms=20.0)
+    fb.set_bands(MOVED)
+    assert np.array_equal(fb.process(x), static_new.process(x))  # first set: no ramp from flat
+    assert not fb.ramping
+    fb.set_bands(BANDS)
+    assert fb.ramping
+    fb.process(x[:480])
+    assert fb.ramping  # 10 ms into a 20 ms ramp
+    fb.process(x[:960])
+    assert not fb.ramping
+    fb.reset()
+    fb.set_bands(MOVED)  # first set after reset: at once again
+    static_new.reset()
+    assert np.array_equal(fb.process(x), static_new.process(x))
+
+
+def test_reset_clears_state():
+    x = noise(2, 0.2, seed=4)
+    fb = FilterBank(FS, 2)
+    fb.set_bands(BANDS)
+    first = fb.process(x)
+    fb.process(x)
+    assert np.any(fb._state() != 0.0)
+    fb.reset()
+    fb.set_bands(BANDS)
+    assert np.array_equal(fb.process(x), first)
+
+
+def hf_energy_db(y, start, stop, cutoff=4000.0):
+    """Energy above `cutoff` in y[start:stop] (12th-order Butterworth high-pass over the whole signal)."""
+    hp = ss.butter(12, cutoff, "highpass", fs=FS, output="sos")
+    return 10 * np.log10(np.sum(ss.sosfilt(hp, y.astype(np.float64))[start:stop] ** 2) + 1e-300)
+
+
+def test_smoothing_adds_no_more_hf_energy_than_a_linear_crossfade():
+    """+12 dB step on a 1 kHz peak with a 1 kHz sine playing: energy above 4 kHz during the ramp is at
+    most that of an ideal linear crossfade of the two static outputs (+1 dB); an unsmoothed switch adds
+    far more."""
+    t = np.arange(int(0.5 * FS)) / FS
+    x = (0.5 * np.sin(2 * np.pi * 1000.0 * t)).astype(np.float32)
+    before, after = [("peak", 1000.0, 0.0, 1.0)], [("peak", 1000.0, 12.0, 1.0)]
+    call_at = 12000
+
+    def switched(smoothing_ms):
+        fb = FilterBank(FS, 1, smoothing_ms=smoothing_ms)
+        fb.set_bands(before)
+        head = fb.process(x[:call_at])
+        fb.set_bands(after)
+        return np.concatenate([head, fb.process(x[call_at:])]), fb.control_interval
+
+    smoothed, interval = switched(20.0)
+    unsmoothed, _ = switched(0.0)
+    statics = []
+    for bands in (before, after):
+        fb = FilterBank(FS, 1)
+        fb.set_bands(bands)
+        statics.append(fb.process(x).astype(np.float64))
+    start = -(-call_at // interval) * interval  # ramps start at the next control point
+    ramp = int(round(0.020 * FS))
+    u = np.clip((np.arange(len(x)) - start) / ramp, 0.0, 1.0)
+    crossfade = (1 - u) * statics[0] + u * statics[1]
+    window = (start - 480, start + ramp + 480)
+    e_smooth, e_cross, e_jump = (hf_energy_db(y, *window) for y in (smoothed, crossfade, unsmoothed))
+    assert e_smooth <= e_cross + 1.0, (e_smooth, e_cross)
+    assert e_jump >= e_cross + 20.0, (e_jump, e_cross)
+
+
+def test_response_is_the_eqdef_response_of_the_target_bands():
+    fb = FilterBank(FS, 2)
+    fb.set_bands(BANDS)
+    freqs = np.geomspace(10, 23000, 300)
+    assert np.allclose(fb.response(freqs), eqdef.bands_response_db(BANDS, freqs, FS), atol=1e-9)
+    # and the audio agrees: a sine's gain through the bank
+    for f in (120.0, 2500.0, 10000.0):
+        sine = np.sin(2 * np.pi * f * np.arange(FS) / FS).astype(np.float32)
+        fb.reset()
+        fb.set_bands(BANDS)
+        y = fb.process(np.stack([sine, sine]))[0, FS // 2:]
+        measured = 20 * np.log10(np.sqrt(2 * np.mean(y.astype(np.float64) ** 2)))
+        assert abs(measured - fb.response([f])[0]) < 0.01
+
+
+def test_bands_property_round_trips():
+    fb = FilterBank(FS, 2)
+    fb.set_bands([(1, 120, 4, 0.707), ("PEAK", 400.0, -3.0, 1.0)])
+    assert fb.bands == [("lowshelf", 120.0, 4.0, 0.707), ("peak", 400.0, -3.0, 1.0)]
+
+
+def test_input_forms_mono_float64_int16():
+    x = noise(1, 0.1, seed=5)[0]
+    fb = FilterBank(FS, 1)
+    fb.set_bands(BANDS)
+    y32 = fb.process(x)
+    assert y32.shape == x.shape and y32.dtype == np.float32
+    fb.reset()
+    fb.set_bands(BANDS)
+    assert np.array_equal(fb.process(x.astype(np.float64)), y32)  # float64 converted to float32 first
+    pcm = (x * 32767).astype(np.int16)
+    fb.reset()
+    fb.set_bands(BANDS)
+    from_pcm = fb.process(pcm)
+    fb.reset()
+    fb.set_bands(BANDS)
+    assert np.array_equal(from_pcm, fb.process(pcm.astype(np.float32) / 32768.0))
+
+
+def test_process_inplace_filters_in_place_like_process():
+    x = noise(2, 0.1, seed=6)
+    a, b = FilterBank(FS, 2), FilterBank(FS, 2)
+    a.set_bands(BANDS)
+    b.set_bands(BANDS)
+    y = x.copy()
+    assert a.process_inplace(y) is None
+    assert np.array_equal(y, b.process(x))
+
+
+@pytest.mark.parametrize("bad, what", [
+    (np.zeros((2, 10)), "float32"),
+    (np.zeros((10, 2), np.float32).T, "C-contiguous"),
+    (np.zeros((3, 10), np.float32), "shape"),
+    (np.zeros(10, np.float32), "shape"),
+])
+def test_process_inplace_rejects_what_it_cannot_filter_in_place(bad, what):
+    fb = FilterBank(FS, 2)
+    with pytest.raises(ValueError, match=what):
+        fb.process_inplace(bad)
+
+
+@pytest.mark.parametrize("bad", [np.zeros((3, 10), np.float32), np.zeros(10, np.float32),
+                                 np.zeros((2, 10), np.int32), np.zeros((1, 2, 10), np.float32)])
+def test_process_rejects_wrong_shapes_and_dtypes(bad):
+    with pytest.raises(ValueError, match="accepted"):
+        FilterBank(FS, 2).process(bad)
+
+
+@pytest.mark.parametrize("band, message", [
+    (("peak", 24000.0, 0.0, 1.0), "sample_rate/2"),
+    (("peak", -5.0, 0.0, 1.0), "0 < freq"),
+    (("peak", float("nan"), 0.0, 1.0), "finite"),
+    (("peak", 1000.0, float("inf"), 1.0), "gain"),
+    (("peak", 1000.0, 60.0, 1.0), "gain"),
+    (("peak", 1000.0, 0.0, 0.0), "Q"),
+    (("notch", 1000.0, 0.0, 1.0), "accepted: peak"),
+    (("peak", 1000.0, 0.0), "expected"),
+    (("peak", "loud", 0.0, 1.0), "numbers"),
+])
+def test_set_bands_rejects_bad_parameters_and_keeps_the_old_ones(band, message):
+    fb = FilterBank(FS, 2)
+    fb.set_bands(BANDS)
+    with pytest.raises(ValueError, match=message):
+        fb.set_bands([BANDS[0], band])
+    assert fb.bands == [tuple(b) for b in BANDS]
+
+
+def test_too_many_bands_and_bad_construction_are_value_errors():
+    with pytest.raises(ValueError, match="max_bands"):
+        FilterBank(FS, 2, max_bands=2).set_bands(BANDS)
+    for kwargs in ({"channels": 0}, {"sample_rate": 100}, {"max_bands": 0}, {"smoothing_ms": -1}):
+        with pytest.raises(ValueError, match="accepted range"):
+            FilterBank(**kwargs)
+
+
+def test_set_isa_rejects_unknown_names():
+    with pytest.raises(ValueError, match="available"):
+        _core.set_isa("avx9000")
