@@ -1,0 +1,59 @@
+"""The audio encoder's front end in plain torch ops: raw 48 kHz mono audio → tonal balance on
+``eqdef.FREQ_GRID``, the same quantity as ``semeq_rt.ltas.balance_db`` (built from its matrices).
+
+The STFT is a matrix product with Hann-windowed cosines and sines (the ONNX exporter has no
+``torch.fft``), truncated to the FFT bins that the 1/3-octave smoothing uses. Frames (hop = n_fft/2)
+are built by reshaping the audio into hop-long blocks and joining neighbours: faster than ``conv1d``
+here, and unlike ``Tensor.unfold`` it exports to ONNX with a dynamic batch.
+"""
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import nn
+
+from semeq_rt import ltas
+
+
+class BalanceFrontEnd(nn.Module):
+    """(batch, samples) float32 mono audio at ``ltas.SAMPLE_RATE`` → (batch, 121) balance in dB.
+
+    Any length ≥ ``ltas.N_FFT`` works (frames are averaged). The input is scaled to unit RMS first so
+    that float32 keeps the same relative precision at any level; the balance itself is level-free.
+    """
+
+    def __init__(self, reference_db=None, n_fft: int = ltas.N_FFT):
+        super().__init__()
+        smoothing = ltas.smoothing_matrix(ltas.SAMPLE_RATE, n_fft)
+        used = np.flatnonzero(smoothing.any(axis=0))
+        first, last = int(used[0]), int(used[-1]) + 1
+        k = np.arange(first, last)[:, None]
+        n = np.arange(n_fft)[None, :]
+        phase = 2.0 * np.pi * k * n / n_fft
+        window = ltas.hann(n_fft)
+        kernels = np.concatenate([window * np.cos(phase), -window * np.sin(phase)]).T  # (n_fft, 2 * n_bins)
+        reference = ltas.MUSIC_REFERENCE_DB if reference_db is None else np.asarray(reference_db)
+        self.n_fft, self.hop, self.n_bins = n_fft, n_fft // 2, last - first
+        self.register_buffer("dft_kernels", torch.tensor(kernels, dtype=torch.float32))
+        self.register_buffer("smoothing_t", torch.tensor(smoothing[:, first:last].T, dtype=torch.float32))
+        self.register_buffer("reference_band", torch.tensor(reference[ltas.BAND_MASK], dtype=torch.float32))
+        self.register_buffer("hold_index", torch.tensor(ltas.HOLD_INDEX, dtype=torch.long))
+
+    def band_db(self, audio: torch.Tensor) -> torch.Tensor:
+        """(batch, samples) → (batch, n_band) 1/3-octave LTAS in dB, band mean removed (= ltas.band_db_from_power)."""
+        scale = torch.sqrt(torch.mean(audio * audio, dim=-1, keepdim=True) + 1e-20)
+        n_blocks = audio.shape[-1] // self.hop
+        blocks = (audio[:, : n_blocks * self.hop] / scale).reshape(audio.shape[0], n_blocks, self.hop)
+        frames = torch.cat([blocks[:, :-1], blocks[:, 1:]], dim=-1)  # (batch, frames, n_fft)
+        spectra = frames @ self.dft_kernels
+        power = (spectra * spectra).mean(dim=1)  # (batch, 2 * n_bins): re² and im², frame mean
+        power = power[:, : self.n_bins] + power[:, self.n_bins :]
+        smoothed = power @ self.smoothing_t
+        floor = ltas.RELATIVE_FLOOR * smoothed.mean(dim=-1, keepdim=True) + 1e-30
+        level = 10.0 * torch.log10(smoothed + floor)
+        return level - level.mean(dim=-1, keepdim=True)
+
+    def forward(self, audio: torch.Tensor) -> torch.Tensor:
+        band = self.band_db(audio) - self.reference_band
+        band = torch.clamp(band - band.mean(dim=-1, keepdim=True), -ltas.BALANCE_LIMIT_DB, ltas.BALANCE_LIMIT_DB)
+        return band[:, self.hold_index]
