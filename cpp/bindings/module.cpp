@@ -242,6 +242,8 @@ PYBIND11_MODULE(_core, m) {
     m.def("available_isas", &semeq::availableIsas, "Kernels usable on this CPU, narrowest first.");
     m.def("isa", &semeq::currentIsa, "The kernel in use.");
     m.def("set_isa", &semeq::setIsa, py::arg("name"), "Force a kernel (tests, benchmarks).");
+    m.def("isa_fuses_multiply_add", &semeq::isaFusesMultiplyAdd, py::arg("name"),
+          "Whether kernel `name` uses fused multiply-add; kernels that agree here give bit-identical output.");
     m.def("_chain_ns_per_step",
           [](int64_t steps, int cpv, int groups, int vectors) {
               const auto& k = semeq::detail::activeKernel();

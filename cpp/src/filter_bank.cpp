@@ -38,10 +38,16 @@ int64_t floorTo(int64_t x, int64_t m) { return x / m * m; }
 class FlushDenormals {
 public:
 #if defined(__x86_64__) || defined(_M_X64)
-    FlushDenormals() : saved_(_mm_getcsr()) { _mm_setcsr(saved_ | 0x8040u); }
-    ~FlushDenormals() { _mm_setcsr(saved_); }
+    // ldmxcsr stalls the pipeline: skipped where the caller already flushes (as plugin hosts do)
+    FlushDenormals() : saved_(_mm_getcsr()) {
+        if ((saved_ & kFlush) != kFlush) _mm_setcsr(saved_ | kFlush);
+    }
+    ~FlushDenormals() {
+        if ((saved_ & kFlush) != kFlush) _mm_setcsr(saved_);
+    }
 
 private:
+    static constexpr unsigned kFlush = 0x8040u;  // FTZ | DAZ
     unsigned saved_;
 #elif defined(__aarch64__)
     FlushDenormals() {
@@ -142,6 +148,21 @@ struct FilterBank::Engine {
     std::vector<Biquad> coefStatic, coefFrom, coefTo;
     bool rampActive = false, pending = false;
     int64_t rampStart = 0, rampEnd = 0, pendingAt = 0;
+    // Bumped whenever mode or coefStatic change; the per-call bookkeeping below (slots needed, layout,
+    // constant coefficients) is recomputed only when it, or what else it depends on, changed.
+    uint64_t coefVersion = 1;
+    uint64_t neededVersion = 0;
+    int needed = 0;
+    struct CacheKey {
+        uint64_t coefVersion = 0;  // 0 where it does not matter (the layout)
+        int width = 0, active = -1, chunk = 0;
+        bool ramp = false;
+        bool operator==(const CacheKey& o) const {
+            return coefVersion == o.coefVersion && width == o.width && active == o.active && chunk == o.chunk &&
+                   ramp == o.ramp;
+        }
+    };
+    CacheKey layoutKey, constCoefsKey;  // what `layout` and `constCoefs` were computed for
 
     std::vector<double> state;  // [channelsPadded][slotsPadded][2]
     int64_t secondBuffer;          // offset of buffer 1 in `buffers`
@@ -150,7 +171,7 @@ struct FilterBank::Engine {
     std::vector<RampPath> path;        // per slot, for Param ramps
     alignas(64) double constCoefs[detail::kMaxVectorsPerChain * kNumCoefs * kMaxWidth];
     alignas(64) double passState[detail::kMaxVectorsPerChain * 2 * kMaxWidth];  // >= groups * vectors
-    std::vector<double> segmentCoefs;  // [kMaxControlPoints][2][5][kMaxWidth]
+    std::vector<double> pointCoefs;    // [kMaxControlPoints][5][kMaxWidth]
 
     Engine(double sampleRate, int ch, int bands, int64_t k, int64_t s)
         : fs(sampleRate), channels(ch), maxBands(bands),
@@ -163,7 +184,7 @@ struct FilterBank::Engine {
           secondBuffer(roundUp(channelsPadded * kGroupStride, kPageDoubles) + kHalfPageDoubles),
           buffers(static_cast<size_t>(2 * secondBuffer), 0.0),
           control(static_cast<size_t>(kMaxControlPoints) * bands), path(bands),
-          segmentCoefs(static_cast<size_t>(kMaxControlPoints) * 2 * kNumCoefs * kMaxWidth, 0.0) {}
+          pointCoefs(static_cast<size_t>(kMaxControlPoints) * kNumCoefs * kMaxWidth, 0.0) {}
 
     double rampU(int64_t p) const {
         if (rampSamples == 0) return 1.0;
@@ -207,9 +228,12 @@ struct FilterBank::Engine {
 
     // Slots that are the identity with zero state do not need processing.
     void updateActive() {
-        int needed = 0;
-        for (int i = 0; i < maxBands; ++i)
-            if (mode[i] != RampMode::Static || coefStatic[i] != Biquad{}) needed = i + 1;
+        if (neededVersion != coefVersion) {
+            needed = 0;
+            for (int i = 0; i < maxBands; ++i)
+                if (mode[i] != RampMode::Static || coefStatic[i] != Biquad{}) needed = i + 1;
+            neededVersion = coefVersion;
+        }
         if (needed >= active) {
             active = needed;
             return;
@@ -234,6 +258,7 @@ struct FilterBank::Engine {
             coefStatic[i] = designSlot(slots[i], fs);
         }
         rampActive = pending = false;
+        ++coefVersion;
     }
 
     void startRamp() {
@@ -251,9 +276,16 @@ struct FilterBank::Engine {
             } else if (current.on && next.on && current.band.type == next.band.type) {
                 m = RampMode::Param;
                 from[i] = current;
+                // w0 exactly as rbjDesign computes it, so coefTo below is rbjDesign(next); a parameter
+                // that does not move costs no log()
                 const double w0 = 2.0 * 3.14159265358979323846 * next.band.freq / fs;
-                path[i] = RampPath{std::log(current.band.freq), std::log(next.band.freq), std::log(current.band.q),
-                                   std::log(next.band.q), std::cos(w0), std::sin(w0),
+                const double logF0 = std::log(current.band.freq), logQ0 = std::log(current.band.q);
+                path[i] = RampPath{logF0,
+                                   current.band.freq == next.band.freq ? logF0 : std::log(next.band.freq),
+                                   logQ0,
+                                   current.band.q == next.band.q ? logQ0 : std::log(next.band.q),
+                                   std::cos(w0),
+                                   std::sin(w0),
                                    current.band.freq == next.band.freq};
             } else {
                 m = RampMode::Coef;
@@ -261,11 +293,16 @@ struct FilterBank::Engine {
             mode[i] = m;
             target[i] = next;
             coefFrom[i] = now;
-            coefTo[i] = designSlot(next, fs);
+            // Static slots keep `now` (finishRamp does not read their coefTo)
+            coefTo[i] = m == RampMode::Static ? now
+                        : m == RampMode::Param
+                            ? rbjDesignTrig(next.band.type, path[i].cosW0, path[i].sinW0, next.band.gainDb, next.band.q)
+                            : designSlot(next, fs);
             coefStatic[i] = now;
         }
         pending = false;
         rampActive = true;
+        ++coefVersion;
         rampStart = p;
         rampEnd = p + roundUp(rampSamples, interval);
     }
@@ -276,6 +313,7 @@ struct FilterBank::Engine {
             mode[i] = RampMode::Static;
         }
         rampActive = false;
+        ++coefVersion;
     }
 
     void doReset() {
@@ -294,6 +332,7 @@ struct FilterBank::Engine {
         int chunks, groups;
         int groupsPerPass() const { return vectors > 1 ? 1 : groups >= 4 ? 4 : groups >= 2 ? 2 : 1; }
     };
+    Layout layout{};  // chooseLayout for layoutKey
 
     // Rough cost model in cycles: a pass runs (groups per pass) x vectors independent chains; a step
     // is bound by the chain's latency (~13 cycles measured) or by issue (~5.5 cycles per vector).
@@ -337,26 +376,24 @@ struct FilterBank::Engine {
         }
     }
 
-    // Per control segment of the sub-block and per lane: the coefficients at the segment's control
-    // point and their change to the next one (the kernel interpolates, see kernel_impl.h).
-    void fillSegments(const Layout& l, int chunk, int64_t n) {
+    // Per control point of the sub-block and per lane: the coefficients of the lane's section (the
+    // kernel interpolates between consecutive points, see kernel_impl.h).
+    void fillControlPoints(const Layout& l, int chunk, int64_t n) {
         const int width = l.cpv * l.depth;
         const int64_t first = floorTo(pos, interval);
-        const int segments = static_cast<int>((floorTo(pos + n - 1, interval) - first) / interval) + 1;
+        const int count = static_cast<int>((floorTo(pos + n - 1, interval) + interval - first) / interval) + 1;
         const KernelCoefs identity = kernelCoefs(Biquad{});
-        for (int s = 0; s < segments; ++s) {
-            double* c0 = segmentCoefs.data() + static_cast<size_t>(s) * 2 * kNumCoefs * width;
-            double* d = c0 + kNumCoefs * width;
-            for (int j = 0; j < l.depth; ++j) {
-                const int slot = chunk * l.depth + j;
-                const KernelCoefs* a = slot < active ? &control[static_cast<size_t>(s) * maxBands + slot] : &identity;
-                const KernelCoefs* b = slot < active ? &control[static_cast<size_t>(s + 1) * maxBands + slot] : &identity;
-                for (int k = 0; k < kNumCoefs; ++k)
-                    for (int cl = 0; cl < l.cpv; ++cl) {
-                        c0[k * width + j * l.cpv + cl] = a->v[k];
-                        d[k * width + j * l.cpv + cl] = b->v[k] - a->v[k];
-                    }
+        int cpvShift = 0;  // lane i runs section i >> cpvShift (cpv is a power of two)
+        while ((1 << cpvShift) < l.cpv) ++cpvShift;
+        const KernelCoefs* lane[kMaxWidth];
+        for (int p = 0; p < count; ++p) {
+            double* out = pointCoefs.data() + static_cast<size_t>(p) * kNumCoefs * width;
+            for (int i = 0; i < width; ++i) {
+                const int slot = chunk * l.depth + (i >> cpvShift);
+                lane[i] = slot < active ? &control[static_cast<size_t>(p) * maxBands + slot] : &identity;
             }
+            for (int k = 0; k < kNumCoefs; ++k)
+                for (int i = 0; i < width; ++i) out[k * width + i] = lane[i]->v[k];
         }
     }
 
@@ -373,19 +410,23 @@ struct FilterBank::Engine {
 
     void moveState(const Layout& l, int chunk, int group0, int groups, bool toPass) {
         const int width = l.cpv * l.depth;
+        // lane j * cpv + cl: section j of channel cl of the group (no division per lane: this runs
+        // twice per pass)
         for (int g = 0; g < groups; ++g)
-            for (int v = 0; v < l.vectors; ++v)
-            for (int i = 0; i < width; ++i) {
-                const int ch = (group0 + g) * l.cpv + i % l.cpv;
-                const int slot = (chunk * l.vectors + v) * l.depth + i / l.cpv;
-                double* s = &state[(static_cast<size_t>(ch) * slotsPadded + slot) * 2];
-                double* p = &passState[(2 * (g * l.vectors + v)) * width + i];
-                if (toPass) {
-                    p[0] = s[0];
-                    p[width] = s[1];
-                } else {
-                    s[0] = p[0];
-                    s[1] = p[width];
+            for (int cl = 0; cl < l.cpv; ++cl) {
+                const int ch = (group0 + g) * l.cpv + cl;
+                for (int v = 0; v < l.vectors; ++v) {
+                    double* s = &state[(static_cast<size_t>(ch) * slotsPadded + (chunk * l.vectors + v) * l.depth) * 2];
+                    double* p = &passState[(2 * (g * l.vectors + v)) * width + cl];
+                    for (int j = 0; j < l.depth; ++j, s += 2, p += l.cpv) {
+                        if (toPass) {
+                            p[0] = s[0];
+                            p[width] = s[1];
+                        } else {
+                            s[0] = p[0];
+                            s[1] = p[width];
+                        }
+                    }
                 }
             }
     }
@@ -410,10 +451,13 @@ struct FilterBank::Engine {
         if (ramp) computeControlPoints(n);
         int src = 0, dst = 1;
         for (int chunk = 0; chunk < l.chunks; ++chunk) {
-            if (ramp)
-                fillSegments(l, chunk, n);
-            else
+            const CacheKey constKey{coefVersion, k.width, active, chunk, false};
+            if (ramp) {
+                fillControlPoints(l, chunk, n);
+            } else if (!(constCoefsKey == constKey)) {
                 fillConst(l, chunk);
+                constCoefsKey = constKey;
+            }
             for (int g0 = 0; g0 < l.groups;) {
                 const int left = l.groups - g0;
                 const int groups = std::min(left, l.groupsPerPass()) >= 4 ? 4 : std::min(left, l.groupsPerPass()) >= 2 ? 2 : 1;
@@ -428,7 +472,7 @@ struct FilterBank::Engine {
                     a.dst[g] = groupBuffer(dst, g0 + g);
                 }
                 a.state = passState;
-                a.coefs = ramp ? segmentCoefs.data() : constCoefs;
+                a.coefs = ramp ? pointCoefs.data() : constCoefs;
                 a.rampOffset = pos - floorTo(pos, interval);
                 a.interval = interval;
                 moveState(l, chunk, g0, groups, true);
@@ -445,7 +489,9 @@ struct FilterBank::Engine {
     void process(const float* const* in, float* const* out, int64_t frames) {
         FlushDenormals ftz;
         const KernelTable& k = detail::activeKernel();
-        if (resetRequested.exchange(false, std::memory_order_acq_rel)) doReset();
+        // a plain load first: the exchange is a locked instruction, needed only when a reset is posted
+        if (resetRequested.load(std::memory_order_relaxed) && resetRequested.exchange(false, std::memory_order_acq_rel))
+            doReset();
         if (mailbox.take()) {
             const Message& m = mailbox.readBuffer();
             if (m.immediate) {
@@ -464,7 +510,12 @@ struct FilterBank::Engine {
                 updateActive();
                 if (pos >= rampEnd) finishRamp();
             }
-            const Layout l = chooseLayout(k.width, rampActive);
+            const CacheKey key{0, k.width, active, 0, rampActive};
+            if (!(layoutKey == key)) {
+                layout = chooseLayout(k.width, rampActive);
+                layoutKey = key;
+            }
+            const Layout& l = layout;
             int64_t n = std::min<int64_t>(frames - off, kSubBlock);
             if (pending) n = std::min(n, pendingAt - pos);
             if (rampActive) n = std::min(n, rampEnd - pos);

@@ -16,7 +16,7 @@ std::vector<const KernelTable*> supportedKernels() {
 #if defined(__x86_64__) || defined(_M_X64)
     __builtin_cpu_init();
     kernels.push_back(&kernelSse2());  // part of baseline x86-64
-    if (__builtin_cpu_supports("avx2")) kernels.push_back(&kernelAvx2());
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) kernels.push_back(&kernelAvx2());
     if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") &&
         __builtin_cpu_supports("avx512vl"))
         kernels.push_back(&kernelAvx512());
@@ -65,7 +65,9 @@ std::vector<std::string> availableIsas() {
 
 std::string currentIsa() { return detail::activeKernel().name; }
 
-void setIsa(const std::string& name) {
+namespace {
+
+const detail::KernelTable& availableKernel(const std::string& name) {
     const detail::KernelTable* k = detail::findKernel(name);
     if (k == nullptr) {
         std::string accepted;
@@ -73,7 +75,13 @@ void setIsa(const std::string& name) {
         throw std::invalid_argument("instruction set '" + name + "' is not available here; available: " +
                                     accepted);
     }
-    detail::g_active.store(k, std::memory_order_release);
+    return *k;
 }
+
+}  // namespace
+
+void setIsa(const std::string& name) { detail::g_active.store(&availableKernel(name), std::memory_order_release); }
+
+bool isaFusesMultiplyAdd(const std::string& name) { return availableKernel(name).fusedMultiplyAdd; }
 
 }  // namespace semeq

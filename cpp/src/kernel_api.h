@@ -24,9 +24,9 @@ struct PassArgs {
     double* dst[kMaxGroupsPerPass];
     double* state;          // [groups][vectors][2][width]: s1, s2 per lane, in and out
     // per lane (b0, c1, c2, a1, a2) with c1 = b1 - a1 b0, c2 = b2 - a2 b0.
-    // constant: [vectors][5][width]. ramp: per control segment s (control point first + s * interval, where
-    // first = the control point at or before sample 0 of this pass): [s][c0 | d][5][width], and the
-    // lane of section j uses c0 + d * (sample - control point) / interval.
+    // constant: [vectors][5][width]. ramp: per control point p (sample first + p * interval, where
+    // first = the control point at or before sample 0 of this pass): [p][5][width], and between points
+    // p and p + 1 the lane of section j uses c(p) + (c(p + 1) - c(p)) * (sample - point p) / interval.
     const double* coefs;
     int64_t rampOffset;     // sample 0 of the pass minus `first`, in [0, interval)
     int64_t interval;       // samples between control points (a power of two)
@@ -35,6 +35,7 @@ struct PassArgs {
 struct KernelTable {
     const char* name;
     int width;  // doubles per vector
+    bool fusedMultiplyAdd;  // kernels with the same value give bit-identical output (kernel_impl.h)
     void (*pass)(const PassArgs&);
     // `channels` (<= cpv) float32 channels <-> one group buffer [t][cpv]; non-finite input samples
     // become 0, lanes past `channels` are zeroed

@@ -9,10 +9,12 @@
 //
 // Section arithmetic: TDF-II with y substituted into the state update,
 //   y = b0 x + s1,   s1' = (c1 x + s2) - a1 s1,   s2' = c2 x - a2 s1,   c1 = b1 - a1 b0, c2 = b2 - a2 b0,
-// which takes y off the state recursion (8 instead of 12 cycles of latency a step). The first and last W/cpv-1 steps of a pass are masked so
+// which takes y off the state recursion. The first and last W/cpv-1 steps of a pass are masked so
 // that, between calls, every section's state is at the same sample (canonical state: no added latency,
-// any block size). Every lane does exactly the scalar TDF-II arithmetic in the same order, and the
-// library is compiled with -ffp-contract=off, so all instruction sets give bit-identical output.
+// any block size). Every lane does the same arithmetic in the same order, and the library is compiled
+// with -ffp-contract=off, so only the explicit mulAdd/negMulAdd below fuse: the kernels with fused
+// multiply-add (AVX2+FMA, AVX-512) give bit-identical output to each other, and so do the kernels
+// without it (scalar, SSE2); the two families differ by the roundings the fusion saves (docs/dsp.md).
 //
 // Everything here lives in an ISA-specific anonymous namespace and uses no inline library templates
 // with code, so nothing compiled for a wide ISA can be merged into baseline code by the linker.
@@ -25,9 +27,16 @@
 #if defined(__AVX512F__) && SEMEQ_KERNEL_WIDTH == 8
 #include <immintrin.h>
 #define SEMEQ_KERNEL_AVX512 1
+#define SEMEQ_KERNEL_FMA 1
 #elif defined(__AVX__) && SEMEQ_KERNEL_WIDTH == 4
 #include <immintrin.h>
 #define SEMEQ_KERNEL_AVX 1
+#if defined(__FMA__)
+#define SEMEQ_KERNEL_FMA 1
+#endif
+#endif
+#ifndef SEMEQ_KERNEL_FMA
+#define SEMEQ_KERNEL_FMA 0
 #endif
 
 namespace semeq::detail::SEMEQ_KERNEL_NS {
@@ -44,6 +53,39 @@ inline __attribute__((always_inline)) V loadV(const double* p) {
 }
 
 inline __attribute__((always_inline)) void storeV(double* p, V v) { std::memcpy(p, &v, sizeof(V)); }
+
+// a*b + c and c - a*b: one rounding where the ISA fuses (half the FP operations on the recursion),
+// two elsewhere.
+inline __attribute__((always_inline)) V mulAdd(V a, V b, V c) {
+#if SEMEQ_KERNEL_FMA && defined(SEMEQ_KERNEL_AVX512)
+    return (V)_mm512_fmadd_pd((__m512d)a, (__m512d)b, (__m512d)c);
+#elif SEMEQ_KERNEL_FMA
+    return (V)_mm256_fmadd_pd((__m256d)a, (__m256d)b, (__m256d)c);
+#else
+    return a * b + c;
+#endif
+}
+
+inline __attribute__((always_inline)) V negMulAdd(V a, V b, V c) {
+#if SEMEQ_KERNEL_FMA && defined(SEMEQ_KERNEL_AVX512)
+    return (V)_mm512_fnmadd_pd((__m512d)a, (__m512d)b, (__m512d)c);
+#elif SEMEQ_KERNEL_FMA
+    return (V)_mm256_fnmadd_pd((__m256d)a, (__m256d)b, (__m256d)c);
+#else
+    return c - a * b;
+#endif
+}
+
+// One step of a vector of sections (TDF-II rearranged, see the top of this file), in one fixed order
+// for every layout and for the chain benchmark. With FMA, s1 -> s1' is a single fused operation and
+// x -> y another, so the loops through the lane shift (s1 -> y -> next section's x -> s1') stay short.
+struct SectionStep {
+    V y, s1, s2;
+};
+
+inline __attribute__((always_inline)) SectionStep sectionStep(V x, V s1, V s2, V b0, V c1, V c2, V a1, V a2) {
+    return SectionStep{mulAdd(b0, x, s1), negMulAdd(a1, s1, mulAdd(c1, x, s2)), negMulAdd(a2, s1, c2 * x)};
+}
 
 template <std::size_t... I>
 inline __attribute__((always_inline)) V splat(V v, std::index_sequence<I...>) {
@@ -64,18 +106,23 @@ template <int CPV, std::size_t... I>
 inline __attribute__((always_inline)) V loadRepeated(const double* p, std::index_sequence<I...>) {
     if constexpr (CPV == W) {
         return loadV(p);
-    } else if constexpr (CPV == 1) {
-        return broadcast(*p);
 #ifdef SEMEQ_KERNEL_AVX512
+    } else if constexpr (CPV == 1) {
+        // one broadcast from memory (broadcast(*p) adds a masked load and a lane shuffle)
+        return (V)_mm512_set1_pd(*p);
     } else if constexpr (CPV == 2) {
         return (V)_mm512_broadcast_f64x2(_mm_loadu_pd(p));
     } else if constexpr (CPV == 4) {
         return (V)_mm512_broadcast_f64x4(_mm256_loadu_pd(p));
 #endif
 #ifdef SEMEQ_KERNEL_AVX
+    } else if constexpr (CPV == 1) {
+        return (V)_mm256_broadcast_sd(p);
     } else if constexpr (CPV == 2) {
         return (V)_mm256_broadcast_pd(reinterpret_cast<const __m128d*>(p));
 #endif
+    } else if constexpr (CPV == 1) {
+        return broadcast(*p);
     } else {
         typedef double Part __attribute__((vector_size(CPV * sizeof(double))));
         Part part;
@@ -143,12 +190,12 @@ void passImpl(const PassArgs& a) {
     V c0[kNumCoefs], dc[kNumCoefs], frac{};
     const double invInterval = 1.0 / static_cast<double>(a.interval);
     const V step1 = broadcast(invInterval);
-    int64_t nextEvent = 0, eventSegment = 1;
+    int64_t nextEvent = 0, eventPoint = 1;
     int eventSection = 0;
     if constexpr (RAMP) {
         for (int k = 0; k < kNumCoefs; ++k) {
             c0[k] = loadV(a.coefs + k * W);
-            dc[k] = loadV(a.coefs + (kNumCoefs + k) * W);
+            dc[k] = loadV(a.coefs + (kNumCoefs + k) * W) - c0[k];
         }
         // lane of section j sees sample t - j: frac at step t = (rampOffset + t - j) / interval
         for (int i = 0; i < W; ++i) frac[i] = static_cast<double>(a.rampOffset - i / CPV - 1) * invInterval;
@@ -161,30 +208,29 @@ void passImpl(const PassArgs& a) {
         if constexpr (RAMP) {
             frac = frac + step1;
             if (t == nextEvent) {
-                const double* seg = a.coefs + eventSegment * (2 * kNumCoefs * W);
-                M tv;
-                for (int i = 0; i < W; ++i) tv[i] = eventSection;
-                const M entering = laneSection[0] == tv;
+                const double* point = a.coefs + eventPoint * (kNumCoefs * W);
+                // scalar-to-vector broadcast (a per-lane loop compiled to W masked broadcasts)
+                const M entering = laneSection[0] == M{} + static_cast<long long>(eventSection);
                 for (int k = 0; k < kNumCoefs; ++k) {
-                    c0[k] = entering ? loadV(seg + k * W) : c0[k];
-                    dc[k] = entering ? loadV(seg + (kNumCoefs + k) * W) : dc[k];
+                    const V from = loadV(point + k * W), to = loadV(point + (kNumCoefs + k) * W);
+                    c0[k] = entering ? from : c0[k];
+                    dc[k] = entering ? to - from : dc[k];
                 }
                 frac = entering ? V{} : frac;
                 ++nextEvent;
                 if (++eventSection == D) {
                     eventSection = 0;
-                    ++eventSegment;
+                    ++eventPoint;
                     nextEvent += a.interval - D;
                 }
             }
-            for (int k = 0; k < kNumCoefs; ++k) coef[0][k] = c0[k] + dc[k] * frac;
+            for (int k = 0; k < kNumCoefs; ++k) coef[0][k] = mulAdd(dc[k], frac, c0[k]);
         } else {
             for (int v = 0; v < NV; ++v)
                 for (int k = 0; k < kNumCoefs; ++k) coef[v][k] = constCoefs[v][k];
         }
         M tv{};
-        if constexpr (kMasked)
-            for (int i = 0; i < W; ++i) tv[i] = t;
+        if constexpr (kMasked) tv = M{} + static_cast<long long>(t);
         const int64_t out = t - (DEPTH - 1);
 #pragma GCC unroll 4
         for (int g = 0; g < G; ++g) {
@@ -197,20 +243,17 @@ void passImpl(const PassArgs& a) {
                 else if (!kMasked || t < frames)
                     in = loadRepeated<CPV>(src[g] + t * CPV, std::make_index_sequence<W>{});
                 const V x = shiftIn<CPV>(y[g][v], in, std::make_index_sequence<W>{});
-                const V b0 = coef[v][0], c1 = coef[v][1], c2 = coef[v][2], a1 = coef[v][3], a2 = coef[v][4];
-                // explicit order of operations (no contraction): identical in every lane layout
-                const V yn = b0 * x + s1[g][v];
-                const V s1n = (c1 * x + s2[g][v]) - a1 * s1[g][v];
-                const V s2n = c2 * x - a2 * s1[g][v];
+                const SectionStep n =
+                    sectionStep(x, s1[g][v], s2[g][v], coef[v][0], coef[v][1], coef[v][2], coef[v][3], coef[v][4]);
                 if constexpr (kMasked) {
                     const M live = (laneSection[v] <= tv) & (laneSection[v] > tv - frames);
-                    s1[g][v] = live ? s1n : s1[g][v];
-                    s2[g][v] = live ? s2n : s2[g][v];
+                    s1[g][v] = live ? n.s1 : s1[g][v];
+                    s2[g][v] = live ? n.s2 : s2[g][v];
                 } else {
-                    s1[g][v] = s1n;
-                    s2[g][v] = s2n;
+                    s1[g][v] = n.s1;
+                    s2[g][v] = n.s2;
                 }
-                y[g][v] = yn;
+                y[g][v] = n.y;
             }
             if (!kMasked || (out >= 0 && out < frames))
                 storeTop<CPV>(dst[g] + out * CPV, y[g][NV - 1], std::make_index_sequence<CPV>{});
@@ -264,12 +307,11 @@ void pass(const PassArgs& a) {
     }
 }
 
+#ifdef SEMEQ_KERNEL_AVX512
 typedef double V8 __attribute__((vector_size(8 * sizeof(double))));
-typedef float F8 __attribute__((vector_size(8 * sizeof(float))));
-typedef std::uint32_t U8 __attribute__((vector_size(8 * sizeof(std::uint32_t))));
 
 // In-place 8x8 transpose of doubles (3 shuffle stages): converts 8 channels at once in the 8-lane
-// kernel (the narrower kernels never call it).
+// kernel (the narrower kernels have no 8-channel group).
 inline __attribute__((always_inline)) void transpose8(V8* r) {
     V8 t[8], u[8];
     for (int p = 0; p < 4; ++p) {
@@ -289,6 +331,7 @@ inline __attribute__((always_inline)) void transpose8(V8* r) {
         r[order[k] + 4] = __builtin_shufflevector(u[k], u[k + 4], 4, 5, 6, 7, 12, 13, 14, 15);
     }
 }
+#endif
 
 template <int STRIDE>
 void loadChannel(const float* in, double* dst, int64_t from, int64_t frames) {
@@ -311,23 +354,25 @@ void storeChannel(const double* src, float* out, int64_t from, int64_t frames) {
 // non-finite samples become 0.
 void loadGroup(const float* const* in, int channels, double* dst, int64_t frames, int cpv) {
     int64_t t = 0;
-    if constexpr (W == 8) {
-        if (cpv == 8 && channels == 8) {
-            for (; t + 8 <= frames; t += 8) {
-                V8 r[8];
-                for (int c = 0; c < 8; ++c) {
-                    U8 bits;
-                    std::memcpy(&bits, in[c] + t, sizeof(bits));
-                    bits &= (U8)((bits & 0x7f800000u) != 0x7f800000u);  // all-ones where finite; Inf/NaN -> +0
-                    F8 f;
-                    std::memcpy(&f, &bits, sizeof(f));
-                    r[c] = __builtin_convertvector(f, V8);
-                }
-                transpose8(r);
-                std::memcpy(dst + t * 8, r, sizeof(r));
+#ifdef SEMEQ_KERNEL_AVX512
+    if (cpv == 8 && channels == 8) {
+        const __m256i exponent = _mm256_set1_epi32(0x7f800000);
+        for (; t + 8 <= frames; t += 8) {
+            V8 r[8];
+            for (int c = 0; c < 8; ++c) {
+                // one zero-masked widening convert (the vector-extension form compiled to two
+                // half-width converts and lane inserts); Inf/NaN (all exponent bits set) -> +0
+                const __m256i bits = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(in[c] + t));
+                const __mmask8 finite = _mm256_cmpneq_epi32_mask(_mm256_and_si256(bits, exponent), exponent);
+                r[c] = (V8)_mm512_maskz_cvtps_pd(finite, _mm256_castsi256_ps(bits));
             }
+            transpose8(r);
+            // row by row: one memcpy of the whole array made GCC keep r on the stack as well (8
+            // extra 64-byte stores per 8 samples)
+            for (int c = 0; c < 8; ++c) std::memcpy(dst + (t + c) * 8, &r[c], sizeof(V8));
         }
     }
+#endif
     for (int c = 0; c < cpv; ++c) {
         if (c >= channels) {
             for (int64_t i = t; i < frames; ++i) dst[i * cpv + c] = 0.0;
@@ -345,19 +390,16 @@ void loadGroup(const float* const* in, int channels, double* dst, int64_t frames
 // A group buffer [t][cpv] -> `channels` float32 channels.
 void storeGroup(const double* src, float* const* out, int channels, int64_t frames, int cpv) {
     int64_t t = 0;
-    if constexpr (W == 8) {
-        if (cpv == 8 && channels == 8) {
-            for (; t + 8 <= frames; t += 8) {
-                V8 r[8];
-                std::memcpy(r, src + t * 8, sizeof(r));
-                transpose8(r);
-                for (int c = 0; c < 8; ++c) {
-                    const F8 f = __builtin_convertvector(r[c], F8);
-                    std::memcpy(out[c] + t, &f, sizeof(f));
-                }
-            }
+#ifdef SEMEQ_KERNEL_AVX512
+    if (cpv == 8 && channels == 8) {
+        for (; t + 8 <= frames; t += 8) {
+            V8 r[8];
+            for (int c = 0; c < 8; ++c) std::memcpy(&r[c], src + (t + c) * 8, sizeof(V8));
+            transpose8(r);
+            for (int c = 0; c < 8; ++c) _mm256_storeu_ps(out[c] + t, _mm512_cvtpd_ps((__m512d)r[c]));
         }
     }
+#endif
     for (int c = 0; c < channels; ++c) {
         switch (cpv) {
             case 1: storeChannel<1>(src + c, out[c], t, frames); break;
@@ -384,11 +426,10 @@ double chainRunImpl(int64_t steps) {
             for (int v = NV - 1; v >= 0; --v) {
                 const V x = shiftIn<CPV>(y[g][v], v > 0 ? y[g][v > 0 ? v - 1 : 0] : input,
                                          std::make_index_sequence<W>{});
-                const V yn = b0 * x + s1[g][v];
-                const V s1n = (c1 * x + s2[g][v]) - a1 * s1[g][v];
-                s2[g][v] = c2 * x - a2 * s1[g][v];
-                s1[g][v] = s1n;
-                y[g][v] = yn;
+                const SectionStep n = sectionStep(x, s1[g][v], s2[g][v], b0, c1, c2, a1, a2);
+                s1[g][v] = n.s1;
+                s2[g][v] = n.s2;
+                y[g][v] = n.y;
             }
         }
     }
@@ -430,7 +471,7 @@ double chainRun(int64_t steps, int cpv, int groups, int vectors) {
 
 namespace semeq::detail {
 const KernelTable& SEMEQ_KERNEL_ENTRY() {
-    static const KernelTable table{SEMEQ_KERNEL_NAME,        SEMEQ_KERNEL_WIDTH,
+    static const KernelTable table{SEMEQ_KERNEL_NAME,        SEMEQ_KERNEL_WIDTH,      SEMEQ_KERNEL_FMA != 0,
                                    &SEMEQ_KERNEL_NS::pass,   &SEMEQ_KERNEL_NS::loadGroup,
                                    &SEMEQ_KERNEL_NS::storeGroup, &SEMEQ_KERNEL_NS::chainRun};
     return table;

@@ -9,6 +9,10 @@
 #include "semeq/filter_bank.h"
 #include "semeq/isa.h"
 
+#if defined(__x86_64__) || defined(_M_X64)
+#include <xmmintrin.h>
+#endif
+
 using semeq::Band;
 using semeq::BandType;
 using semeq::FilterBank;
@@ -81,11 +85,15 @@ TEST(filter_bank, matches_scalar_float64_cascade) {
     }
 }
 
+// Kernels with the same fused-multiply-add use (scalar/sse2 without, avx2/avx512 with) give identical
+// output for every block size; the two families differ only by float64 rounding (at most one float32
+// ulp here).
 TEST(filter_bank, identical_for_every_block_size_and_kernel) {
     const int channels = 3, frames = 9000;
     const auto x = noise(channels, frames, 2);
-    std::vector<float> first;
+    std::vector<float> first[2];  // per family: [fused]
     for (const std::string& isa : semeq::availableIsas()) {
+        const bool fused = semeq::isaFusesMultiplyAdd(isa);
         semeq::setIsa(isa);
         for (int block : {frames, 512, 7, 1}) {
             // a parameter change at a block boundary every block size shares, so a ramp runs too
@@ -107,10 +115,16 @@ TEST(filter_bank, identical_for_every_block_size_and_kernel) {
             auto yb = run(fb2, b, frames - split, block);
             std::vector<float> all = ya;
             all.insert(all.end(), yb.begin(), yb.end());
-            if (first.empty()) {
-                first = all;
-            } else {
-                CHECK(all == first, "isa %s block %d differs", isa.c_str(), block);
+            if (first[fused].empty()) first[fused] = all;
+            CHECK(all == first[fused], "isa %s block %d differs", isa.c_str(), block);
+            const std::vector<float>& other = first[!fused];
+            for (size_t i = 0; i < other.size(); ++i) {
+                const float magnitude = std::fabs(other[i]);
+                if (std::fabs(all[i] - other[i]) > std::nextafter(magnitude, INFINITY) - magnitude) {
+                    CHECK(false, "isa %s block %d: sample %zu differs by more than one ulp from the other family",
+                          isa.c_str(), block, i);
+                    break;
+                }
             }
             bool finite = true;
             for (float v : all) finite = finite && std::isfinite(v);
@@ -143,6 +157,27 @@ TEST(filter_bank, random_ramps_stay_bounded) {
         CHECK(worst < 1e6, "fs %g: max |y| = %g", fs, worst);
     }
 }
+
+#if defined(__x86_64__) || defined(_M_X64)
+// process() flushes denormals for its duration and gives the caller back its own MXCSR, whether the
+// caller had FTZ/DAZ off (process sets and restores them) or already on (process leaves MXCSR alone).
+TEST(filter_bank, process_restores_the_callers_floating_point_mode) {
+    const unsigned original = _mm_getcsr();
+    const int frames = 512;
+    const auto x = noise(2, frames, 6);
+    for (unsigned flush : {0u, 0x8040u}) {
+        const unsigned caller = (original & ~0x8040u & ~0x3Fu) | flush;
+        _mm_setcsr(caller);
+        FilterBank fb(48000.0, 2, 16, 20.0);
+        fb.setBands(kBands);
+        run(fb, x, frames, 64);
+        const unsigned after = _mm_getcsr();
+        _mm_setcsr(original);
+        const unsigned control = ~0x3Fu;  // the exception status flags (bits 0-5) may change
+        CHECK((after & control) == (caller & control), "caller MXCSR %#x, after process %#x", caller, after);
+    }
+}
+#endif
 
 TEST(filter_bank, non_finite_input_is_processed_as_zero) {
     const int frames = 4096;
