@@ -1,0 +1,117 @@
+"""EQ-space model: decoder constraints, level invariance, and a smoke training run end to end
+(command → checkpoint with config, data hashes and held-out metrics → API → ONNX)."""
+import numpy as np
+import pytest
+import torch
+
+from semeq_rt import eqdef
+from semeq_train.data_paths import data_file, sha256_file
+from semeq_train.eqspace import load_checkpoint
+from semeq_train.eqspace.cli import main as train_main
+from semeq_train.eqspace.data import SAFE_FILE, SOCIALFX_FILE, build_corpus
+from semeq_train.eqspace.model import EqDecoder, EqEncoder
+
+
+@pytest.fixture(scope="module")
+def smoke_checkpoint(tmp_path_factory):
+    path = tmp_path_factory.mktemp("eq") / "eqspace.pt"
+    assert train_main(["--smoke", "--out", str(path), "--no-progress"]) == 0
+    return path
+
+
+@pytest.fixture(scope="module")
+def space(smoke_checkpoint):
+    return load_checkpoint(smoke_checkpoint)
+
+
+def assert_valid_params(params):
+    p = params.detach().double().numpy()
+    assert np.all(np.isfinite(p))
+    assert np.all(p >= eqdef.PARAM_LOW) and np.all(p <= eqdef.PARAM_HIGH)
+    assert np.all(p[:, 3] <= p[:, 6]) and np.all(p[:, 6] <= p[:, 9])
+
+
+def test_untrained_decoder_stays_in_range_and_ordered_for_any_latent():
+    torch.manual_seed(0)
+    decoder = EqDecoder(latent_dim=8, hidden=32)
+    for scale in (0.1, 1.0, 100.0, 1e6):
+        assert_valid_params(decoder(scale * torch.randn(512, 8)))
+
+
+def test_encoder_ignores_level():
+    torch.manual_seed(0)
+    encoder = EqEncoder(latent_dim=8, hidden=32)
+    curves = torch.randn(16, eqdef.N_GRID) * 6
+    torch.testing.assert_close(encoder(curves), encoder(curves + 7.5), atol=2e-5, rtol=0)
+
+
+def test_checkpoint_carries_config_data_hash_and_metrics(space):
+    assert space.config["latent_dim"] == space.latent_dim
+    assert space.config["command"].startswith("semeq-train eq ") and "--smoke" in space.config["command"]
+    assert space.data_sha256 == {SAFE_FILE: sha256_file(data_file(SAFE_FILE)),
+                                 SOCIALFX_FILE: sha256_file(data_file(SOCIALFX_FILE))}
+    m = space.metrics
+    assert m["split"] == "test" and m["safe_rms_db"]["n"] > 100
+
+
+def test_smoke_model_beats_trivial_baselines_on_held_out_data(space):
+    m = space.metrics
+    assert m["safe_rms_db"]["median"] < 0.6 * m["safe_baseline_mean_curve_rms_db"]["median"]
+    assert m["socialfx_decoder_rms_db_level_free"]["median"] < 0.6 * m["socialfx_flat_curve_rms_db_level_free"]["median"]
+    assert m["top5_balanced"] > m["chance_top5_balanced"]
+
+
+def test_api_shapes_ranges_and_curve_definition(space):
+    corpus = build_corpus()
+    curves = corpus.curves[:64]
+    z = space.encode(curves)
+    assert z.shape == (64, space.latent_dim) and z.dtype == torch.float32
+    params = space.decode_params(z)
+    assert params.shape == (64, eqdef.N_PARAMS)
+    assert_valid_params(params)
+    assert_valid_params(space.decode_params(50 * torch.randn(256, space.latent_dim)))
+    np.testing.assert_allclose(space.decode_curve(z).numpy(),
+                               eqdef.params_response_db(params.double().numpy()), atol=1e-9)
+    scores = space.term_scores(z)
+    assert scores.shape == (64, len(space.term_names))
+    torch.testing.assert_close(scores.sum(1), torch.ones(64), atol=1e-5, rtol=0)
+    # a level-normalised curve (what the audio side feeds) encodes like the full curve
+    torch.testing.assert_close(space.encode(curves - curves.mean(1, keepdims=True)), z, atol=2e-5, rtol=0)
+
+
+def test_term_table(space):
+    assert len(space.term_names) >= 30
+    for name in space.term_names:
+        t = space.terms[name]
+        assert len(t["centroid"]) == space.latent_dim and len(t["curve_db"]) == eqdef.N_GRID
+        assert t["count"]["total"] >= 5
+        np.testing.assert_allclose(t["curve_db"], eqdef.params_response_db(np.array(t["params"])), atol=1e-6)
+    warm = space.term_scores(space.centroid("warm"))[0]
+    assert warm.argmax().item() == space.term_names.index("warm")
+
+
+def test_bad_inputs_are_clear_errors(space, tmp_path):
+    with pytest.raises(ValueError, match="121"):
+        space.encode(np.zeros((2, 40)))
+    with pytest.raises(KeyError, match="unknown term"):
+        space.centroid("no-such-term")
+    with pytest.raises(FileNotFoundError):
+        load_checkpoint(tmp_path / "missing.pt")
+    torch.save({"weights": 1}, tmp_path / "other.pt")
+    with pytest.raises(ValueError, match="not an EQ-space checkpoint"):
+        load_checkpoint(tmp_path / "other.pt")
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")  # the TorchScript exporter; dynamo needs onnxscript
+def test_modules_export_to_onnx_and_match_torch(space, tmp_path):
+    ort = pytest.importorskip("onnxruntime")
+    curves = torch.as_tensor(build_corpus().curves[:8])
+    z = space.encode(curves)
+    for name, module, example in (("encoder", space.encoder, curves), ("decoder", space.decoder, z),
+                                  ("scorer", space.scorer, z)):
+        path = tmp_path / f"{name}.onnx"
+        torch.onnx.export(module, (example,), str(path), input_names=["x"], output_names=["y"],
+                          dynamic_axes={"x": {0: "batch"}, "y": {0: "batch"}}, dynamo=False)
+        session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+        (out,) = session.run(None, {"x": example.numpy()})
+        np.testing.assert_allclose(out, module(example).detach().numpy(), rtol=1e-4, atol=1e-4)

@@ -1,0 +1,105 @@
+"""``EqSpace``: the trained semantic EQ space behind one stable API, and its checkpoint format."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from semeq_rt import eqdef
+
+from .model import EqDecoder, EqEncoder, TermScorer
+
+CHECKPOINT_FORMAT = "semeq-eqspace/1"
+
+
+class EqSpace:
+    """Encoder, decoder and term model of the semantic EQ space (see docs/eq-space.md).
+
+    - ``encode(curve_db (B, 121)) → z (B, D)``: level-invariant (the 50 Hz–16 kHz mean is removed).
+    - ``decode_params(z) → (B, 13)`` in eqdef's layout and units, within its ranges, peaks ordered.
+    - ``decode_curve(z) → (B, 121)`` dB, via ``eqdef.params_response_db`` (float64).
+    - ``terms``: name → {"centroid", "spread", "spread_rms", "count", "params", "curve_db", …}.
+    - ``term_names``; ``term_scores(z) → (B, n_terms)`` calibrated probabilities (equal priors).
+    """
+
+    def __init__(self, encoder: EqEncoder, decoder: EqDecoder, scorer: TermScorer, terms: dict,
+                 config: dict, metrics: dict | None = None, data_sha256: dict | None = None):
+        self.encoder = encoder.eval()
+        self.decoder = decoder.eval()
+        self.scorer = scorer.eval()
+        self.terms = terms
+        self.term_names = list(terms)
+        self.config = config
+        self.metrics = metrics or {}
+        self.data_sha256 = data_sha256 or {}
+
+    @property
+    def latent_dim(self) -> int:
+        return int(self.config["latent_dim"])
+
+    @torch.no_grad()
+    def encode(self, curve_db) -> torch.Tensor:
+        return self.encoder(_as_batch(curve_db, eqdef.N_GRID, "curve_db"))
+
+    @torch.no_grad()
+    def decode_params(self, z) -> torch.Tensor:
+        return self.decoder(_as_batch(z, self.latent_dim, "z"))
+
+    def decode_curve(self, z) -> torch.Tensor:
+        return eqdef.params_response_db(self.decode_params(z).double())
+
+    @torch.no_grad()
+    def term_scores(self, z) -> torch.Tensor:
+        return self.scorer(_as_batch(z, self.latent_dim, "z"))
+
+    def centroid(self, term: str) -> torch.Tensor:
+        if term not in self.terms:
+            raise KeyError(f"unknown term {term!r}; known terms: {', '.join(self.term_names)}")
+        return torch.tensor(self.terms[term]["centroid"], dtype=torch.float32)
+
+    def to_checkpoint(self) -> dict:
+        return {
+            "format": CHECKPOINT_FORMAT,
+            "config": self.config,
+            "encoder": self.encoder.state_dict(),
+            "decoder": self.decoder.state_dict(),
+            "scorer": self.scorer.state_dict(),
+            "terms": self.terms,
+            "metrics": self.metrics,
+            "data_sha256": self.data_sha256,
+        }
+
+    def save(self, path) -> Path:
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        torch.save(self.to_checkpoint(), path)
+        return path
+
+
+def _as_batch(x, width: int, name: str) -> torch.Tensor:
+    t = torch.as_tensor(np.asarray(x) if not isinstance(x, torch.Tensor) else x, dtype=torch.float32)
+    if t.ndim == 1:
+        t = t[None]
+    if t.ndim != 2 or t.shape[1] != width:
+        raise ValueError(f"{name} must have shape (batch, {width}) or ({width},), got {tuple(t.shape)}")
+    return t
+
+
+def load_checkpoint(path) -> EqSpace:
+    """An ``EqSpace`` from a checkpoint written by ``semeq-train eq``."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"EQ-space checkpoint {path} not found (train one with `semeq-train eq`)")
+    ckpt = torch.load(path, map_location="cpu", weights_only=False)
+    if not isinstance(ckpt, dict) or ckpt.get("format") != CHECKPOINT_FORMAT:
+        raise ValueError(f"{path} is not an EQ-space checkpoint (expected format {CHECKPOINT_FORMAT!r})")
+    cfg = ckpt["config"]
+    encoder = EqEncoder(cfg["latent_dim"], cfg["hidden"], cfg["depth"])
+    decoder = EqDecoder(cfg["latent_dim"], cfg["hidden"], cfg["depth"])
+    encoder.load_state_dict(ckpt["encoder"])
+    decoder.load_state_dict(ckpt["decoder"])
+    n_terms = len(ckpt["terms"])
+    scorer = TermScorer(torch.zeros(n_terms, cfg["latent_dim"]), torch.eye(cfg["latent_dim"]), 1.0)
+    scorer.load_state_dict(ckpt["scorer"])
+    return EqSpace(encoder, decoder, scorer, ckpt["terms"], cfg, ckpt["metrics"], ckpt["data_sha256"])
