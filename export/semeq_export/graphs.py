@@ -1,0 +1,130 @@
+"""Torch modules whose graphs become the bundle's ONNX files, around the trained networks."""
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import nn
+
+from semeq_rt import eqdef, ltas
+
+
+class EqDecoderGraph(nn.Module):
+    """latent → (13 parameters, their dB response on FREQ_GRID).
+
+    The response is eqdef's own formula run in float64 (float32 coefficient maths is off by ~0.01 dB,
+    docs/ARCHITECTURE.md) and cast to float32, so the runtime gets the curve without re-implementing it.
+    """
+
+    def __init__(self, decoder: nn.Module):
+        super().__init__()
+        self.decoder = decoder
+
+    def forward(self, latent: torch.Tensor):
+        params = self.decoder(latent)
+        response_db = eqdef.params_response_db(params.double()).float()
+        return params, response_db
+
+
+class WelchBandPower(nn.Module):
+    """1/3-octave smoothed Welch spectrum of a fixed-length signal: (B, length) → (B, n_band).
+
+    Mean periodogram of periodic-Hann frames of n_fft samples, hop n_fft/2, at the FFT bins the
+    smoothing uses: the same numbers as the training front end's direct DFT (``frames @ kernels``,
+    n_fft × 2·n_bins: ~50 MB of weights, ~0.8 GFLOP per 2.7 s window), computed as a two-stage
+    Cooley–Tukey FFT written as matrix products, which ONNX Runtime runs as GEMMs (its own DFT/STFT
+    operators are several times slower):
+    - n = n2·a + b with a < n1; stage 1 is a length-n1 DFT over a (real input: only k1 ≤ n1/2 is
+      computed, Y[n1 − k1] = conj Y[k1]);
+    - stage 2 folds the twiddle e^{−2πi·k1·b/n_fft} and the length-n2 DFT over b into one matrix per
+      k1 (and its mirror n1 − k1), yielding only bins below the last one used;
+    - after Re² + Im² (summed over frames), bin selection and the smoothing are one matrix product.
+    """
+
+    def __init__(self, window: np.ndarray, smoothing_t: np.ndarray, first_bin: int, length: int, n1: int = 64):
+        super().__init__()
+        n_fft = len(window)
+        n2, hop = n_fft // n1, n_fft // 2
+        if n1 * n2 != n_fft or n1 % 2 or length % hop or length < n_fft:
+            raise ValueError(f"n_fft {n_fft} must be an even multiple of n1 = {n1}, and the length {length} "
+                             f"a multiple of the hop {hop}, at least n_fft")
+        last_bin = first_bin + smoothing_t.shape[0]
+        n_frames = length // hop - 1
+        self.hop, self.n_frames = hop, n_frames
+        blocks = np.arange(n_frames)[:, None] + np.arange(2)[None, :]
+        self.register_buffer("frame_blocks", torch.tensor(blocks, dtype=torch.long))
+        self.n1, self.n2, self.half = n1, n2, n1 // 2 + 1
+        self.k2_count = -(-last_bin // n1)
+        a, b, k2 = np.arange(n1), np.arange(n2), np.arange(self.k2_count)
+        phase1 = 2.0 * np.pi * np.outer(np.arange(self.half), a) / n1
+        self.register_buffer("window", torch.tensor(window.reshape(n1, n2), dtype=torch.float32))
+        # (2·half, n1): rows Re then Im of the stage-1 DFT
+        self.register_buffer("stage1", torch.tensor(np.concatenate([np.cos(phase1), -np.sin(phase1)]),
+                                                    dtype=torch.float32))
+        stage2 = np.zeros((self.half, 2 * n2, 4 * self.k2_count))
+        rows = np.zeros((self.half, 2, self.k2_count, smoothing_t.shape[1]))  # (k1 half, mirror, k2)
+        for j in range(self.half):
+            for mirror, k1 in ((0, j), (1, n1 - j)):
+                if mirror and not 0 < j < n1 - j:
+                    continue  # k1 = 0 and n1/2 are their own mirrors
+                phase = 2.0 * np.pi * (k1 * b[:, None] / n_fft + b[:, None] * k2[None, :] / n2)
+                c, s = np.cos(phase), np.sin(phase)
+                sign = -1.0 if mirror else 1.0  # the mirror uses conj(Y[j]): its imaginary part negated
+                # [Yr | Yi] @ block = [Xr | Xi] for X = (Yr + i·sign·Yi)(c − i·s)
+                stage2[j, :, 2 * self.k2_count * mirror: 2 * self.k2_count * (mirror + 1)] = \
+                    np.block([[c, -s], [sign * s, sign * c]])
+                for kk2 in range(self.k2_count):
+                    k = k1 + n1 * kk2
+                    if first_bin <= k < last_bin:
+                        rows[j, mirror, kk2] = smoothing_t[k - first_bin] / n_frames  # and the frame mean
+        self.register_buffer("stage2", torch.tensor(stage2, dtype=torch.float32))
+        self.register_buffer("smoothing", torch.tensor(rows.reshape(-1, smoothing_t.shape[1]), dtype=torch.float32))
+
+    def forward(self, audio: torch.Tensor, gain: torch.Tensor) -> torch.Tensor:
+        """``gain`` (B, 1) scales each row first (folded into the window: one pass less)."""
+        batch = audio.shape[0]
+        # frame f = hop-blocks f and f + 1: one gather instead of two slices and a concatenation
+        frames = audio.reshape(batch, -1, self.hop)[:, self.frame_blocks].reshape(batch, self.n_frames, self.n1, self.n2)
+        x = frames * (self.window * gain.reshape(batch, 1, 1, 1))
+        y = torch.matmul(self.stage1, x)  # (B, F, 2·half, n2)
+        y = y.reshape(batch, self.n_frames, 2, self.half, self.n2).permute(3, 0, 1, 2, 4)
+        spectra = torch.matmul(y.reshape(self.half, batch * self.n_frames, 2 * self.n2), self.stage2)
+        power = (spectra * spectra).reshape(self.half, batch, self.n_frames, -1).sum(dim=2)
+        power = power.reshape(self.half, batch, 2, 2, self.k2_count).sum(dim=3)  # Re² + Im² per mirror
+        return power.permute(1, 0, 2, 3).reshape(batch, -1) @ self.smoothing
+
+
+class AudioEncoderGraph(nn.Module):
+    """The trained ``AudioEncoder`` for a fixed window, its front end's direct DFT replaced by
+    ``WelchBandPower``;
+    the rest of the front end (level, floor, reference, clamp, hold) is reproduced step by step, and the
+    export's parity check holds the graph to the trained model."""
+
+    def __init__(self, encoder: nn.Module, window_length: int):
+        super().__init__()
+        front = encoder.frontend
+        smoothing = ltas.smoothing_matrix(ltas.SAMPLE_RATE, front.n_fft)
+        used = np.flatnonzero(smoothing.any(axis=0))
+        first, last = int(used[0]), int(used[-1]) + 1
+        window = ltas.hann(front.n_fft)
+        # The graph rebuilds the front end from semeq_rt.ltas: refuse a front end that differs from it.
+        expected_first_kernel = window * np.cos(2.0 * np.pi * first * np.arange(front.n_fft) / front.n_fft)
+        if (last - first != front.n_bins or front.hop != front.n_fft // 2
+                or not np.allclose(front.smoothing_t.numpy(), smoothing[:, first:last].T, atol=1e-7)
+                or not np.allclose(front.dft_kernels[:, 0].numpy(), expected_first_kernel, atol=1e-6)):
+            raise ValueError("the audio encoder's front end no longer matches semeq_rt.ltas "
+                             "(bins, hop, window or smoothing): update semeq_export.graphs.AudioEncoderGraph")
+        self.power = WelchBandPower(window, smoothing[:, first:last].T, first, window_length)
+        self.relative_floor = ltas.RELATIVE_FLOOR
+        self.limit_db = ltas.BALANCE_LIMIT_DB
+        self.register_buffer("reference_band", front.reference_band.clone())
+        self.register_buffer("hold_index", front.hold_index.clone())
+        self.head = encoder
+
+    def forward(self, audio: torch.Tensor) -> torch.Tensor:
+        scale = torch.sqrt(torch.mean(audio * audio, dim=-1, keepdim=True) + 1e-20)
+        smoothed = self.power(audio, 1.0 / scale)
+        floor = self.relative_floor * smoothed.mean(dim=-1, keepdim=True) + 1e-30
+        level = 10.0 * torch.log10(smoothed + floor)
+        band = level - level.mean(dim=-1, keepdim=True) - self.reference_band
+        band = torch.clamp(band - band.mean(dim=-1, keepdim=True), -self.limit_db, self.limit_db)
+        return self.head.from_balance(band[:, self.hold_index])

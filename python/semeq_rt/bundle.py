@@ -1,0 +1,317 @@
+"""Validate and load a semeq model bundle (three ONNX models + manifest.json) with ONNX Runtime.
+
+The format is described in docs/bundle.md. Everything that is wrong with a bundle raises BundleError
+naming the offending file, at load time rather than mid-stream. Never imports torch.
+"""
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import functools
+import hashlib
+import json
+from pathlib import Path
+from typing import NamedTuple
+
+import numpy as np
+
+FORMAT = "semeq-bundle"
+FORMAT_VERSION = 1
+MANIFEST_NAME = "manifest.json"
+DEFAULT_BUNDLE_DIR = Path(__file__).resolve().parent / "models" / "default"
+#: The three models of a bundle, by their key under the manifest's "models".
+ROLES = ("audio_encoder", "eq_encoder", "eq_decoder")
+#: ONNX Runtime's name for the one tensor type a bundle uses.
+_ORT_FLOAT = "tensor(float)"
+
+
+class BundleError(ValueError):
+    """A bundle file is missing, corrupt, or does not match its manifest; ``path`` is that file."""
+
+    def __init__(self, path, problem):
+        self.path = Path(path)
+        super().__init__(f"{self.path}: {problem}")
+
+
+class Term(NamedTuple):
+    name: str
+    centroid: np.ndarray  # (latent_dim,) float32
+    spread: np.ndarray  # (latent_dim,) float32, per-dimension std of the term's examples
+    count: int
+
+
+def sha256_file(path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+# ---------------------------------------------------------------------------------------------------
+# manifest validation
+
+def _field(manifest_path, obj, dotted, kind):
+    """obj[dotted] (dots walk into sub-objects), checked to be of ``kind``."""
+    value = obj
+    for key in dotted.split("."):
+        if not isinstance(value, dict) or key not in value:
+            raise BundleError(manifest_path, f"required field {dotted!r} is missing")
+        value = value[key]
+    # JSON has no int/float distinction for whole numbers; bool is not a number here.
+    ok = isinstance(value, kind) and not (isinstance(value, bool) and kind is not bool)
+    if not ok:
+        names = kind.__name__ if isinstance(kind, type) else "/".join(k.__name__ for k in kind)
+        raise BundleError(manifest_path, f"field {dotted!r} should be {names}, got {type(value).__name__}")
+    return value
+
+
+def _number_list(manifest_path, value, dotted, length):
+    if not (isinstance(value, list) and len(value) == length
+            and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value)):
+        raise BundleError(manifest_path, f"field {dotted!r} should be a list of {length} numbers")
+    return value
+
+
+def _read_manifest(folder: Path) -> dict:
+    manifest_path = folder / MANIFEST_NAME
+    if not folder.is_dir():
+        raise BundleError(folder, "bundle folder does not exist")
+    if not manifest_path.is_file():
+        raise BundleError(manifest_path, "manifest is missing (is this a bundle folder?)")
+    try:
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise BundleError(manifest_path, f"manifest is not valid JSON: {e}") from None
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+        raise BundleError(manifest_path, f"not a semeq bundle manifest (\"format\" should be {FORMAT!r})")
+    version = manifest.get("format_version")
+    if version != FORMAT_VERSION:
+        newer = isinstance(version, int) and version > FORMAT_VERSION
+        raise BundleError(
+            manifest_path,
+            f"format_version {version!r} is not supported by this semeq_rt (reads {FORMAT_VERSION}); "
+            + ("written by a newer semeq-export: upgrade semeq" if newer else "re-export the bundle"),
+        )
+    return manifest
+
+
+def _check_manifest(manifest_path: Path, manifest: dict) -> None:
+    latent_dim = _field(manifest_path, manifest, "latent_dim", int)
+    for dotted in ("audio.window", "audio.hop"):
+        _field(manifest_path, manifest, dotted, int)
+    _field(manifest_path, manifest, "audio.sample_rate", (int, float))
+    grid = _field(manifest_path, manifest, "eq.freq_grid_hz", list)
+    _number_list(manifest_path, grid, "eq.freq_grid_hz", len(grid))
+    for i, p in enumerate(_field(manifest_path, manifest, "eq.param_layout", list)):
+        if not (isinstance(p, dict) and isinstance(p.get("name"), str) and isinstance(p.get("unit"), str)):
+            raise BundleError(manifest_path, f"eq.param_layout[{i}] should have a name, unit, low and high")
+        _field(manifest_path, p, "low", (int, float))
+        _field(manifest_path, p, "high", (int, float))
+    neutral = _field(manifest_path, manifest, "neutral_reference", dict)
+    _number_list(manifest_path, neutral.get("curve_db"), "neutral_reference.curve_db", len(grid))
+    for i, term in enumerate(_field(manifest_path, manifest, "terms", list)):
+        where = f"terms[{i}]"
+        if not isinstance(term, dict) or not isinstance(term.get("name"), str):
+            raise BundleError(manifest_path, f"{where} should be an object with a name")
+        _number_list(manifest_path, term.get("centroid"), f"{where}.centroid", latent_dim)
+        _number_list(manifest_path, term.get("spread"), f"{where}.spread", latent_dim)
+        _field(manifest_path, term, "count", int)
+    models = _field(manifest_path, manifest, "models", dict)
+    for role in ROLES:
+        entry = _field(manifest_path, models, role, dict)
+        for key in ("file", "sha256"):
+            _field(manifest_path, entry, key, str)
+        for key in ("inputs", "outputs"):
+            for j, tensor in enumerate(_field(manifest_path, entry, key, list)):
+                if not (isinstance(tensor, dict) and isinstance(tensor.get("name"), str)
+                        and isinstance(tensor.get("shape"), list) and tensor.get("dtype") == "float32"):
+                    raise BundleError(manifest_path,
+                                      f"models.{role}.{key}[{j}] should have a name, a shape and dtype float32")
+        if Path(entry["file"]).name != entry["file"]:
+            raise BundleError(manifest_path, f"models.{role}.file should be a file name inside the bundle folder")
+
+
+def _check_model_files(folder: Path, manifest: dict) -> None:
+    for role in ROLES:
+        entry = manifest["models"][role]
+        model_path = folder / entry["file"]
+        if not model_path.is_file():
+            raise BundleError(model_path, f"model file for {role!r} is missing")
+        actual = sha256_file(model_path)
+        if actual != entry["sha256"]:
+            raise BundleError(model_path, f"SHA-256 {actual} does not match the manifest's {entry['sha256']} "
+                                          "(file changed or corrupt)")
+
+
+def validate_bundle(path=None) -> dict:
+    """Check manifest and model files (structure, version, hashes) without creating sessions;
+    ``path`` None is the shipped default bundle. Returns the manifest."""
+    folder = DEFAULT_BUNDLE_DIR if path is None else Path(path)
+    manifest = _read_manifest(folder)
+    _check_manifest(folder / MANIFEST_NAME, manifest)
+    _check_model_files(folder, manifest)
+    return manifest
+
+
+# ---------------------------------------------------------------------------------------------------
+# execution providers and sessions
+
+def _cuda_device_present() -> bool:
+    """Whether the CUDA driver loads and reports at least one device (quiet: no ORT involved)."""
+    names = [n for n in (ctypes.util.find_library("cuda"), "libcuda.so.1", "nvcuda.dll") if n]
+    for name in names:  # (CDLL(None) would be this process itself)
+        try:
+            driver = ctypes.CDLL(name)
+            break
+        except OSError:
+            continue
+    else:
+        return False
+    count = ctypes.c_int(0)
+    return driver.cuInit(0) == 0 and driver.cuDeviceGetCount(ctypes.byref(count)) == 0 and count.value > 0
+
+
+@functools.lru_cache(maxsize=None)
+def cuda_usable(probe_model: str) -> bool:
+    """True when ONNX Runtime's CUDA provider really runs ``probe_model`` here; checked once per model,
+    without the errors onnxruntime-gpu logs when CUDA is asked for on a machine that lacks it."""
+    import onnxruntime as ort
+
+    if "CUDAExecutionProvider" not in ort.get_available_providers() or not _cuda_device_present():
+        return False
+    # A driver and a device, but the provider may still miss its CUDA/cuDNN libraries: try it quietly.
+    # ORT has no getter for the default logger severity; 2 (warning) is its default.
+    ort.set_default_logger_severity(4)
+    try:
+        probe = ort.InferenceSession(probe_model, providers=["CUDAExecutionProvider", "CPUExecutionProvider"])
+        return "CUDAExecutionProvider" in probe.get_providers()
+    except Exception:  # noqa: BLE001 — whatever failed, CUDA is not usable
+        return False
+    finally:
+        ort.set_default_logger_severity(2)
+
+
+def select_providers(probe_model, providers=None) -> list:
+    """``providers`` as given; else CUDA (when it really runs ``probe_model``) then CPU; else CPU."""
+    if providers is not None:
+        import onnxruntime as ort
+
+        available = ort.get_available_providers()
+        names = [p[0] if isinstance(p, tuple) else p for p in providers]  # (name, options) pairs allowed
+        unknown = [n for n in names if n not in available]
+        if unknown or not names:
+            raise ValueError(f"providers {names} not usable: this onnxruntime offers {available}")
+        return list(providers)
+    if cuda_usable(str(probe_model)):
+        return ["CUDAExecutionProvider", "CPUExecutionProvider"]
+    return ["CPUExecutionProvider"]
+
+
+def _session_options(intra_op_threads: int, inter_op_threads: int):
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = intra_op_threads
+    options.inter_op_num_threads = inter_op_threads
+    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    return options
+
+
+def _describe(tensors) -> list:
+    return [(t["name"], [d if isinstance(d, int) else None for d in t["shape"]]) for t in tensors]
+
+
+def _describe_session(args) -> list:
+    return [(a.name, [d if isinstance(d, int) else None for d in a.shape]) for a in args]
+
+
+def _open_session(folder: Path, role: str, entry: dict, options, providers):
+    import onnxruntime as ort
+
+    model_path = folder / entry["file"]
+    try:
+        session = ort.InferenceSession(str(model_path), options, providers=providers)
+    except Exception as e:  # ORT raises its own exception types for protobuf/graph/provider failures
+        raise BundleError(model_path, f"ONNX Runtime cannot load it as the {role!r} model: {e}") from None
+    meta = session.get_modelmeta().custom_metadata_map
+    if meta.get("semeq.role") != role or meta.get("semeq.format_version") != str(FORMAT_VERSION):
+        raise BundleError(model_path, f"its metadata says role {meta.get('semeq.role')!r}, format_version "
+                                      f"{meta.get('semeq.format_version')!r}; the manifest lists it as "
+                                      f"{role!r}, format_version {FORMAT_VERSION}")
+    for kind, expected, actual_args in (("inputs", entry["inputs"], session.get_inputs()),
+                                        ("outputs", entry["outputs"], session.get_outputs())):
+        if _describe(expected) != _describe_session(actual_args) or any(a.type != _ORT_FLOAT for a in actual_args):
+            actual = [(a.name, a.shape, a.type) for a in actual_args]
+            raise BundleError(model_path, f"its {kind} {actual} differ from the manifest's "
+                                          f"{[(t['name'], t['shape'], t['dtype']) for t in expected]}")
+    return session
+
+
+class Bundle:
+    """Loaded bundle: ONNX Runtime sessions plus the manifest's facts (see docs/bundle.md)."""
+
+    def __init__(self, path: Path, manifest: dict, sessions: dict, providers: list):
+        self.path = path
+        self.manifest = manifest
+        self.sessions = sessions
+        self.providers = providers
+        audio = manifest["audio"]
+        self.sample_rate = audio["sample_rate"]
+        self.window = audio["window"]
+        self.hop = audio["hop"]
+        self.latent_dim = manifest["latent_dim"]
+        self.freq_grid = np.asarray(manifest["eq"]["freq_grid_hz"], dtype=np.float64)
+        self.param_layout = tuple((p["name"], p["unit"], p["low"], p["high"])
+                                  for p in manifest["eq"]["param_layout"])
+        self.neutral_reference = manifest["neutral_reference"]
+        self.terms = {
+            t["name"]: Term(t["name"], np.asarray(t["centroid"], dtype=np.float32),
+                            np.asarray(t["spread"], dtype=np.float32), t["count"])
+            for t in manifest["terms"]
+        }
+
+    def _run(self, role: str, values):
+        session = self.sessions[role]
+        (spec,) = self.manifest["models"][role]["inputs"]
+        size = spec["shape"][-1]
+        x = np.ascontiguousarray(values, dtype=np.float32)
+        single = x.ndim == 1
+        if single:
+            x = x[None]
+        if x.ndim != 2 or x.shape[1] != size:
+            raise ValueError(f"{role} takes {spec['name']} of shape ({size},) or (n, {size}); "
+                             f"got shape {np.shape(values)}")
+        outputs = session.run(None, {spec["name"]: x})
+        return [o[0] for o in outputs] if single else outputs
+
+    def encode_audio(self, windows) -> np.ndarray:
+        """Mono float32 audio at ``sample_rate``: (window,) or (n, window) → latent (…, latent_dim)."""
+        return self._run("audio_encoder", windows)[0]
+
+    def encode_curve(self, curves_db) -> np.ndarray:
+        """dB curves on ``freq_grid``: (121,) or (n, 121) → latent (…, latent_dim)."""
+        return self._run("eq_encoder", curves_db)[0]
+
+    def decode(self, latent):
+        """Latent (…, latent_dim) → (13 EQ parameters (…, 13), their dB response (…, 121))."""
+        params, response_db = self._run("eq_decoder", latent)
+        return params, response_db
+
+    def __repr__(self):
+        return f"Bundle({str(self.path)!r}, latent_dim={self.latent_dim}, providers={self.providers})"
+
+
+def load_bundle(path=None, *, providers=None, intra_op_threads: int = 1,
+                inter_op_threads: int = 1) -> Bundle:
+    """Validate the bundle at ``path`` (None: the shipped default) and create its ONNX Runtime sessions,
+    one per model, each with the given thread counts and graph optimisations on (docs/bundle.md)."""
+    folder = DEFAULT_BUNDLE_DIR if path is None else Path(path)
+    manifest = validate_bundle(folder)
+    models = manifest["models"]
+    chosen = select_providers(folder / models["eq_encoder"]["file"], providers)
+    options = _session_options(intra_op_threads, inter_op_threads)
+    sessions = {role: _open_session(folder, role, models[role], options, chosen) for role in ROLES}
+    in_use = sessions[ROLES[0]].get_providers()
+    return Bundle(folder, manifest, sessions, in_use)

@@ -1,0 +1,258 @@
+"""The shipped model bundle and its loader: hashes, metadata, running the models, providers, threads,
+clear errors for broken bundles (real corruption of a copy), and loading without torch."""
+import json
+import shutil
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import onnx
+import pytest
+
+from semeq_rt import eqdef
+from semeq_rt.bundle import (DEFAULT_BUNDLE_DIR, FORMAT_VERSION, MANIFEST_NAME, ROLES, BundleError,
+                             _cuda_device_present, load_bundle, sha256_file, validate_bundle)
+
+
+@pytest.fixture(scope="module")
+def bundle():
+    return load_bundle()
+
+
+@pytest.fixture
+def bundle_copy(tmp_path):
+    folder = tmp_path / "bundle"
+    shutil.copytree(DEFAULT_BUNDLE_DIR, folder)
+    return folder
+
+
+def _manifest(folder):
+    return json.loads((folder / MANIFEST_NAME).read_text())
+
+
+def _write_manifest(folder, manifest):
+    (folder / MANIFEST_NAME).write_text(json.dumps(manifest))
+
+
+# --- the shipped files -------------------------------------------------------------------------------
+
+def test_shipped_files_match_manifest_hashes_and_sizes():
+    manifest = _manifest(DEFAULT_BUNDLE_DIR)
+    assert sorted(manifest["models"]) == sorted(ROLES)
+    for role in ROLES:
+        entry = manifest["models"][role]
+        path = DEFAULT_BUNDLE_DIR / entry["file"]
+        assert sha256_file(path) == entry["sha256"], path
+        assert path.stat().st_size == entry["size_bytes"], path
+    assert validate_bundle() == manifest
+
+
+def test_shipped_onnx_files_pass_checker_with_loadable_ir_and_metadata():
+    manifest = _manifest(DEFAULT_BUNDLE_DIR)
+    # Each file carries the manifest, less what a file cannot know about itself.
+    expected = json.loads(json.dumps(manifest))
+    for entry in expected["models"].values():
+        del entry["sha256"], entry["size_bytes"]
+    for role in ROLES:
+        path = DEFAULT_BUNDLE_DIR / manifest["models"][role]["file"]
+        model = onnx.load(str(path))
+        onnx.checker.check_model(model, full_check=True)
+        # ONNX Runtime 1.17 reads IR ≤ 9 (onnx 1.23 would write 14, which ORT 1.31 refuses).
+        assert model.ir_version <= 9
+        assert max(o.version for o in model.opset_import if o.domain in ("", "ai.onnx")) >= 17
+        for tensor in list(model.graph.input) + list(model.graph.output):
+            assert tensor.type.tensor_type.elem_type == onnx.TensorProto.FLOAT
+            assert tensor.type.tensor_type.shape.dim[0].dim_param == "batch"
+        meta = {p.key: p.value for p in model.metadata_props}
+        assert meta["semeq.role"] == role
+        assert meta["semeq.format_version"] == str(FORMAT_VERSION)
+        assert json.loads(meta["semeq.manifest"]) == expected
+
+
+def test_manifest_describes_the_eq_definition_and_terms():
+    manifest = _manifest(DEFAULT_BUNDLE_DIR)
+    layout = [(p["name"], p["unit"], p["low"], p["high"]) for p in manifest["eq"]["param_layout"]]
+    assert layout == [tuple(p) for p in eqdef.PARAM_LAYOUT]
+    np.testing.assert_array_equal(manifest["eq"]["freq_grid_hz"], eqdef.FREQ_GRID)
+    assert manifest["audio"]["sample_rate"] > 0 and 0 < manifest["audio"]["hop"] <= manifest["audio"]["window"]
+    assert len(manifest["terms"]) >= 10
+    for term in manifest["terms"]:
+        assert term["count"] > 0 and min(term["spread"]) >= 0
+    for key in ("eq_space", "audio_encoder"):
+        facts = manifest["training"][key]
+        assert len(facts["checkpoint_sha256"]) == 64 and facts["data_sha256"] and facts["metrics"]
+
+
+def test_manifest_parity_numbers_are_within_tolerances():
+    for role, entry in _manifest(DEFAULT_BUNDLE_DIR)["models"].items():
+        parity = entry["parity"]
+        for name, tolerance in parity["tolerances"].items():
+            for kind in ("random", "real"):
+                assert parity[f"max_abs_{name}_{kind}"] <= tolerance, (role, name, kind)
+
+
+# --- running the shipped models -----------------------------------------------------------------------
+
+def test_models_run_with_single_items_and_batches(bundle):
+    rng = np.random.default_rng(1)
+    windows = (0.1 * rng.standard_normal((3, bundle.window))).astype(np.float32)
+    batch = bundle.encode_audio(windows)
+    assert batch.shape == (3, bundle.latent_dim) and batch.dtype == np.float32 and np.all(np.isfinite(batch))
+    np.testing.assert_allclose(bundle.encode_audio(windows[1]), batch[1], atol=1e-5)
+
+    curves = eqdef.params_response_db(eqdef.PARAM_LOW + rng.uniform(size=(4, 13)) * (eqdef.PARAM_HIGH - eqdef.PARAM_LOW))
+    z = bundle.encode_curve(curves)
+    assert z.shape == (4, bundle.latent_dim)
+    params, response = bundle.decode(z)
+    assert params.shape == (4, eqdef.N_PARAMS) and response.shape == (4, eqdef.N_GRID)
+    assert np.all(params >= eqdef.PARAM_LOW.astype(np.float32)) and np.all(params <= eqdef.PARAM_HIGH.astype(np.float32))
+    # The in-graph response is eqdef's definition of these parameters.
+    np.testing.assert_allclose(response, eqdef.params_response_db(params.astype(np.float64)), atol=0.01)
+    single_params, single_response = bundle.decode(z[2])
+    assert single_params.shape == (eqdef.N_PARAMS,) and single_response.shape == (eqdef.N_GRID,)
+
+
+def test_wrong_input_size_names_the_expected_shape(bundle):
+    with pytest.raises(ValueError, match=str(bundle.window)):
+        bundle.encode_audio(np.zeros(bundle.window + 1, dtype=np.float32))
+    with pytest.raises(ValueError, match="121"):
+        bundle.encode_curve(np.zeros((2, 120)))
+
+
+def test_terms_and_eq_facts_are_exposed(bundle):
+    assert bundle.param_layout == tuple(eqdef.PARAM_LAYOUT)
+    np.testing.assert_array_equal(bundle.freq_grid, eqdef.FREQ_GRID)
+    term = next(iter(bundle.terms.values()))
+    assert term.centroid.shape == (bundle.latent_dim,) and term.spread.shape == (bundle.latent_dim,)
+    assert len(bundle.neutral_reference["curve_db"]) == eqdef.N_GRID
+
+
+# --- providers and threads -----------------------------------------------------------------------------
+
+def test_default_threads_are_one_and_can_be_changed(bundle):
+    for session in bundle.sessions.values():
+        options = session.get_session_options()
+        assert (options.intra_op_num_threads, options.inter_op_num_threads) == (1, 1)
+    two = load_bundle(intra_op_threads=2, providers=["CPUExecutionProvider"])
+    assert all(s.get_session_options().intra_op_num_threads == 2 for s in two.sessions.values())
+
+
+def test_providers_override_is_used():
+    assert load_bundle(providers=["CPUExecutionProvider"]).providers == ["CPUExecutionProvider"]
+
+
+def test_unknown_provider_is_refused_with_the_available_ones():
+    with pytest.raises(ValueError, match="CPUExecutionProvider") as info:
+        load_bundle(providers=["NoSuchExecutionProvider"])
+    assert "NoSuchExecutionProvider" in str(info.value) and not isinstance(info.value, BundleError)
+
+
+@pytest.mark.skipif(_cuda_device_present(), reason="checks the no-CUDA fallback; this machine has a GPU")
+def test_without_cuda_the_default_is_cpu_and_nothing_is_logged():
+    # In a fresh process: ONNX Runtime logs to stderr from C++, and caches nothing between processes.
+    code = ("from semeq_rt.bundle import load_bundle\n"
+            "print(load_bundle().providers)")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "['CPUExecutionProvider']"
+    assert "onnxruntime" not in result.stderr and "CUDA" not in result.stderr, result.stderr
+
+
+# --- broken bundles: each error names the file and the problem -------------------------------------------
+
+def _error(folder) -> BundleError:
+    with pytest.raises(BundleError) as info:
+        load_bundle(folder)
+    return info.value
+
+
+def test_missing_model_file(bundle_copy):
+    path = bundle_copy / _manifest(bundle_copy)["models"]["eq_decoder"]["file"]
+    path.unlink()
+    err = _error(bundle_copy)
+    assert err.path == path and "missing" in str(err) and str(path) in str(err)
+
+
+def test_changed_model_file_fails_its_hash(bundle_copy):
+    path = bundle_copy / _manifest(bundle_copy)["models"]["audio_encoder"]["file"]
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    path.write_bytes(bytes(data))
+    err = _error(bundle_copy)
+    assert err.path == path and "SHA-256" in str(err)
+
+
+def test_corrupt_onnx_with_matching_hash_is_reported_by_file(bundle_copy):
+    manifest = _manifest(bundle_copy)
+    path = bundle_copy / manifest["models"]["eq_encoder"]["file"]
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 3])  # truncated protobuf
+    manifest["models"]["eq_encoder"]["sha256"] = sha256_file(path)
+    _write_manifest(bundle_copy, manifest)
+    err = _error(bundle_copy)
+    assert err.path == path and "ONNX Runtime cannot load" in str(err)
+
+
+def test_newer_format_version_is_refused(bundle_copy):
+    manifest = _manifest(bundle_copy)
+    manifest["format_version"] = FORMAT_VERSION + 1
+    _write_manifest(bundle_copy, manifest)
+    err = _error(bundle_copy)
+    assert err.path == bundle_copy / MANIFEST_NAME and "newer" in str(err)
+
+
+def test_manifest_that_is_not_json(bundle_copy):
+    (bundle_copy / MANIFEST_NAME).write_text('{"format": "semeq-bundle", ')
+    err = _error(bundle_copy)
+    assert err.path == bundle_copy / MANIFEST_NAME and "not valid JSON" in str(err)
+
+
+def test_missing_manifest_field_is_named(bundle_copy):
+    manifest = _manifest(bundle_copy)
+    del manifest["audio"]["window"]
+    _write_manifest(bundle_copy, manifest)
+    err = _error(bundle_copy)
+    assert err.path == bundle_copy / MANIFEST_NAME and "audio.window" in str(err)
+
+
+def test_swapped_models_are_caught_by_their_metadata(bundle_copy):
+    manifest = _manifest(bundle_copy)
+    models = manifest["models"]
+    for key in ("file", "sha256", "size_bytes"):
+        models["eq_encoder"][key], models["audio_encoder"][key] = models["audio_encoder"][key], models["eq_encoder"][key]
+    _write_manifest(bundle_copy, manifest)
+    err = _error(bundle_copy)
+    assert err.path.name in (models["eq_encoder"]["file"], models["audio_encoder"]["file"])
+    assert "role" in str(err)
+
+
+def test_folder_without_manifest(tmp_path):
+    err = _error(tmp_path)
+    assert err.path == tmp_path / MANIFEST_NAME and "manifest is missing" in str(err)
+
+
+# --- no torch ---------------------------------------------------------------------------------------------
+
+def test_runtime_loads_and_runs_the_bundle_where_torch_cannot_be_imported():
+    code = textwrap.dedent("""
+        import sys, importlib.abc
+
+        class NoTorch(importlib.abc.MetaPathFinder):
+            def find_spec(self, name, path=None, target=None):
+                if name == "torch" or name.startswith("torch."):
+                    raise ImportError("torch is blocked in this test")
+
+        sys.meta_path.insert(0, NoTorch())
+        import numpy as np
+        import semeq_rt
+        from semeq_rt.bundle import load_bundle
+
+        bundle = load_bundle()
+        z = bundle.encode_audio(np.zeros(bundle.window, dtype=np.float32))
+        params, response = bundle.decode(z)
+        assert np.all(np.isfinite(response)) and params.shape == (13,)
+        assert not any(m == "torch" or m.startswith("torch.") for m in sys.modules)
+        print("ok")
+    """)
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0 and result.stdout.strip() == "ok", result.stderr
