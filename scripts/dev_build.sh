@@ -7,4 +7,7 @@ cd "$(dirname "$0")/.."
 cmake -S . -B build/dev -G Ninja -DCMAKE_BUILD_TYPE=Release -DSEMEQ_PYTHON=ON -DBUILD_TESTING=ON \
   -Dpybind11_DIR="$(python3 -m pybind11 --cmakedir)" >/dev/null
 cmake --build build/dev -j 2
-cp build/dev/_core*.so python/semeq_rt/
+# copy then rename: overwriting a loaded .so in place crashes the processes that have it mapped
+for so in build/dev/_core*.so; do
+  cp "$so" "python/semeq_rt/.$(basename "$so").tmp" && mv "python/semeq_rt/.$(basename "$so").tmp" "python/semeq_rt/$(basename "$so")"
+done

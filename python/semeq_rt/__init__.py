@@ -10,6 +10,12 @@ __version__ = "0.1.0"
 # public name → submodule that defines it
 _EXPORTS = {
     "FilterBank": "filterbank",
+    "Processor": "processor",
+    "analyze": "analysis",
+    "terms": "semantics",
+    "process_file": "fileio",
+    "load_bundle": "bundle",
+    "BundleError": "bundle",
 }
 
 __all__ = sorted(_EXPORTS) + ["eqdef"]

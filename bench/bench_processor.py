@@ -1,0 +1,243 @@
+"""Speed and memory of the Processor and `semeq process` (issue 6's must-shows), with anchors measured
+in the same run: the bare FilterBank running the same 10 bands, and one analysis (model call) alone.
+
+- streaming: stereo 48 kHz, 512-sample blocks, analysis on, pinned to one CPU core: throughput
+  (× real time) and per-block times (p50 / p99 / p99.9 / max, as % of a block's 10.7 ms), for the
+  synchronous mode (analysis inside `process`) and realtime mode (analysis on a worker thread, which
+  shares the same core), with the encoder and LTAS analyses, and static mode; plus realtime mode
+  with the audio thread pinned and the worker free to use the other cores (a real host's layout),
+  also paced like an audio callback at 10× real time (a tight loop never leaves the GIL to the
+  analysis thread, which then skips analyses);
+- `semeq process` on a 5-minute stereo 16-bit WAV, wall clock of the whole command (interpreter start
+  and model load included);
+- RSS of a fresh interpreter with a Processor created and 10 s processed;
+- a one-hour simulated stream (realtime mode) whose term and intensity a second thread changes every
+  100 ms of stream time: output finite, peak, RSS every 10 minutes.
+
+Run: ``python bench/bench_processor.py [--seconds 60] [--cpu 0] [--no-hour]``; prints a report and
+``uptime`` (the load average: other processes make every figure slower).
+"""
+from __future__ import annotations
+
+import argparse
+import functools
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+
+import semeq_rt
+from semeq_rt import FilterBank
+from semeq_rt.analysis import BalanceMeter
+from semeq_rt.demo import demo_signal
+from semeq_rt.semantics import get_bundle
+
+SR = 48000
+BLOCK = 512
+ALL_CORES = os.sched_getaffinity(0)
+REPEATS = 2
+#: Paced runs call process() at this multiple of real time, like an audio callback (× real time is
+#: then fixed by the pacing; the block times and the analyses run are what they show).
+PACE = 10.0
+BLOCK_MS = 1000.0 * BLOCK / SR
+
+
+def rss_mb() -> float:
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024.0
+    return float("nan")
+
+
+def test_audio(seconds) -> np.ndarray:
+    """Stereo music: the demo piece (chords, bass, drums) tiled, with different seeds per 8 s."""
+    parts = [demo_signal(SR, 8.0, seed=k) for k in range(int(np.ceil(seconds / 8.0)))]
+    return np.ascontiguousarray(np.concatenate(parts, axis=1)[:, : int(seconds * SR)])
+
+
+def time_blocks(make, audio, pace=None):
+    """Feed ``audio`` in BLOCK-sample blocks to a fresh stream from ``make()`` (a processor or a
+    filter bank), REPEATS times; returns (wall seconds, per-block seconds, stream) of the fastest
+    pass: other processes on the machine only ever add time. With ``pace``, block k starts no
+    earlier than k block durations / pace after the first, as an audio callback would (and the
+    thread sleeps in between, leaving the GIL to the analysis thread)."""
+    runs = []
+    for _ in range(REPEATS):
+        stream = make()
+        blocks = [np.ascontiguousarray(audio[:, i:i + BLOCK]) for i in range(0, audio.shape[1] - BLOCK + 1, BLOCK)]
+        times = np.empty(len(blocks))
+        clock = time.perf_counter
+        start = clock()
+        for k, block in enumerate(blocks):
+            if pace is not None:
+                time.sleep(max(0.0, start + k * BLOCK / SR / pace - clock()))
+            t0 = clock()
+            stream.process(block)
+            times[k] = clock() - t0
+        wall = clock() - start
+        if isinstance(stream, semeq_rt.Processor):
+            stream.close()
+        runs.append((wall, times, stream))
+    return min(runs, key=lambda run: run[0])
+
+
+def report(name, seconds_of_audio, wall, times, stream):
+    pct = 100.0 * np.percentile(times, [50, 99, 99.9]) / (BLOCK_MS / 1000.0)
+    counts = f"   analyses {stream.analyses} run, {stream.skipped_analyses} skipped" \
+        if isinstance(stream, semeq_rt.Processor) and stream.mode == "adaptive" else ""
+    print(f"{name:<44} {seconds_of_audio / wall:6.0f}× real time   block p50 {pct[0]:5.2f} %  p99 {pct[1]:5.2f} %  "
+          f"p99.9 {pct[2]:6.2f} %  max {100.0 * times.max() / (BLOCK_MS / 1000.0):6.2f} %{counts}")
+
+
+def bench_streaming(audio):
+    seconds = audio.shape[1] / SR
+    print(f"\n## streaming: stereo 48 kHz, {BLOCK}-sample blocks ({BLOCK_MS:.2f} ms), {seconds:.0f} s of music, "
+          f"best of {REPEATS} passes")
+    anchor = semeq_rt.Processor("warm", sample_rate=SR, channels=2)
+    anchor.prime(audio)
+
+    def anchor_bank():
+        fb = FilterBank(SR, 2)
+        fb.set_bands(anchor.eq_bands)
+        return fb
+
+    report("anchor: FilterBank, same 10 bands", seconds, *time_blocks(anchor_bank, audio))
+    for analysis in ("encoder", "ltas"):
+        meter = BalanceMeter(get_bundle(), SR, analysis)
+        window = np.ascontiguousarray(audio[0, : meter.window], dtype=np.float64)
+        calls = []
+        for _ in range(50):
+            t0 = time.perf_counter()
+            meter.measure(window)
+            calls.append(time.perf_counter() - t0)
+        print(f"anchor: one {analysis} analysis (model call incl.)  median {1e3 * np.median(calls):.3f} ms")
+    audio_core = os.sched_getaffinity(0)
+
+    def worker_free(analysis):
+        # a real-time host runs its audio thread on one core and leaves the others to the rest: the
+        # analysis thread is created on all cores, then this (audio) thread is pinned back
+        os.sched_setaffinity(0, ALL_CORES)
+        p = semeq_rt.Processor("warm", sample_rate=SR, channels=2, analysis=analysis, realtime=True)
+        os.sched_setaffinity(0, audio_core)
+        return p
+
+    for analysis in ("encoder", "ltas"):
+        for realtime in (False, True):
+            make = functools.partial(semeq_rt.Processor, "warm", sample_rate=SR, channels=2, analysis=analysis,
+                                     realtime=realtime)
+            report(f"Processor {analysis}, {'realtime' if realtime else 'synchronous'}", seconds,
+                   *time_blocks(make, audio))
+        report(f"Processor {analysis}, realtime, worker free", seconds,
+               *time_blocks(functools.partial(worker_free, analysis), audio))
+        wall, times, p = time_blocks(functools.partial(worker_free, analysis), audio, pace=PACE)
+        report(f"Processor {analysis}, realtime, worker free, paced", seconds, wall, times, p)
+    static = functools.partial(semeq_rt.Processor, "warm", sample_rate=SR, channels=2, mode="static")
+    report("Processor static", seconds, *time_blocks(static, audio))
+
+
+def bench_cli(minutes, tmp):
+    print(f"\n## semeq process: {minutes:g}-minute stereo 48 kHz PCM_16 WAV (command pinned to the same core)")
+    import soundfile as sf
+
+    src, dst = Path(tmp) / "in.wav", Path(tmp) / "out.wav"
+    piece = test_audio(60.0).T
+    with sf.SoundFile(src, "w", samplerate=SR, channels=2, subtype="PCM_16") as f:
+        for _ in range(int(minutes)):
+            f.write(piece)
+    for mode in ("adaptive", "static"):
+        t0 = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "semeq_rt.cli", "process", str(src), str(dst), "-q", "-y", "--mode", mode],
+                       check=True)
+        wall = time.perf_counter() - t0
+        print(f"semeq process --mode {mode:<9} {wall:6.2f} s wall   {60.0 * minutes / wall:6.0f}× real time")
+
+
+def bench_rss():
+    code = ("import numpy as np, semeq_rt\n"
+            "from semeq_rt.demo import demo_signal\n"
+            "p = semeq_rt.Processor('warm', sample_rate=48000, channels=2)\n"
+            "x = demo_signal(48000, 10.0)\n"
+            "[p.process(x[:, i:i + 512]) for i in range(0, x.shape[1], 512)]\n"
+            "print(open('/proc/self/status').read())\n")
+    status = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    fields = {line.split(":")[0]: int(line.split()[1]) / 1024.0 for line in status.splitlines()
+              if line.startswith(("VmRSS", "VmHWM"))}
+    print(f"\n## memory: fresh interpreter, Processor with models loaded, 10 s processed: "
+          f"RSS {fields['VmRSS']:.0f} MB (peak {fields['VmHWM']:.0f} MB)")
+
+
+def bench_hour(audio):
+    print("\n## one hour of stream, realtime mode, term and intensity changed every 100 ms from a second thread")
+    p = semeq_rt.Processor("warm", sample_rate=SR, channels=2, realtime=True)
+    words = semeq_rt.terms()[:8]
+    position = [0]
+    changed = threading.Condition()
+    done = threading.Event()
+
+    def control():
+        rng = np.random.default_rng(0)
+        next_change = 0
+        while not done.is_set():
+            with changed:
+                changed.wait_for(lambda: position[0] >= next_change or done.is_set())
+            p.set_term({words[rng.integers(len(words))]: 1.0, words[rng.integers(len(words))]: rng.random()})
+            p.set_intensity(float(rng.random()))
+            next_change += SR // 10
+
+    thread = threading.Thread(target=control)
+    thread.start()
+    peak_in, peak_out, finite = float(np.max(np.abs(audio))), 0.0, True
+    rss = [rss_mb()]
+    n_blocks = 3600 * SR // BLOCK
+    loop = audio.shape[1] // BLOCK
+    t0 = time.perf_counter()
+    for k in range(n_blocks):
+        i = (k % loop) * BLOCK
+        y = p.process(audio[:, i:i + BLOCK])
+        peak_out = max(peak_out, float(np.max(np.abs(y))))
+        finite &= bool(np.all(np.isfinite(y)))
+        with changed:
+            position[0] += BLOCK
+            changed.notify()
+        if (k + 1) % (600 * SR // BLOCK) == 0:
+            rss.append(rss_mb())
+    wall = time.perf_counter() - t0
+    done.set()
+    with changed:
+        changed.notify()
+    thread.join()
+    p.close()
+    print(f"{wall:.1f} s wall ({3600 / wall:.0f}× real time); output finite: {finite}; peak in {peak_in:.2f}, "
+          f"out {peak_out:.2f}; RSS every 10 min (MB): {' '.join(f'{r:.1f}' for r in rss)}")
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=60.0, help="seconds of music for streaming (default 60)")
+    parser.add_argument("--cpu", type=int, default=None, help="pin to this CPU core (default: the first allowed)")
+    parser.add_argument("--file-minutes", type=float, default=5.0)
+    parser.add_argument("--no-hour", action="store_true", help="skip the one-hour stream")
+    args = parser.parse_args(argv)
+    cpu = args.cpu if args.cpu is not None else min(os.sched_getaffinity(0))
+    os.sched_setaffinity(0, {cpu})
+    print(f"semeq Processor benchmark — pinned to CPU {cpu}; python {sys.version.split()[0]}, "
+          f"numpy {np.__version__}; {os.uname().machine}")
+    print("uptime:", subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip())
+    audio = test_audio(args.seconds)
+    bench_streaming(audio)
+    with tempfile.TemporaryDirectory() as tmp:
+        bench_cli(args.file_minutes, tmp)
+    bench_rss()
+    if not args.no_hour:
+        bench_hour(audio)
+    print("\nuptime:", subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip())
+
+
+if __name__ == "__main__":
+    main()

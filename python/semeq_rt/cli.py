@@ -1,0 +1,196 @@
+"""semeq: semantic EQ for audio files.
+
+  semeq process IN OUT --term warm --intensity 0.8     EQ a file toward a word (or a blend)
+  semeq analyze IN [--plot out.png]                    which words describe a file, over time
+  semeq terms                                          the words semeq knows
+  semeq plot TERM out.png                              a word's EQ curve
+  semeq demo                                           make a short example and process it
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+
+import numpy as np
+
+EXIT_USAGE = 2
+
+
+def parse_term(text: str):
+    """'warm' → 'warm'; 'warm:0.7,airy:0.3' → {'warm': 0.7, 'airy': 0.3}."""
+    if ":" not in text and "," not in text:
+        return text
+    blend = {}
+    for part in text.split(","):
+        name, sep, weight = part.partition(":")
+        try:
+            blend[name.strip()] = float(weight) if sep else 1.0
+        except ValueError:
+            raise ValueError(f"cannot read the weight in {part!r}: write a blend as warm:0.7,airy:0.3") from None
+    return blend
+
+
+def _intensity(text):
+    value = float(text)
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"intensity must be in [0, 1], got {text}")
+    return value
+
+
+def _positive_int(text):
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
+    return value
+
+
+def _cmd_process(args):
+    from .fileio import process_file
+
+    summary = process_file(args.input, args.output, term=parse_term(args.term), intensity=args.intensity,
+                           mode=args.mode, overwrite=args.overwrite, blocksize=args.blocksize,
+                           progress=not args.quiet, subtype=args.subtype, analysis=args.analysis,
+                           loudness_compensation=args.loudness_compensation, bundle=args.bundle)
+    if not args.quiet:
+        print(f"wrote {args.output}: {summary['frames']} frames, {summary['sample_rate']} Hz, "
+              f"{summary['channels']} ch, {summary['format']} {summary['subtype']}", file=sys.stderr)
+    if summary["clipped_samples"]:
+        print(f"semeq: warning: {summary['clipped_samples']} samples exceeded full scale and were clipped; "
+              "lower --intensity, use --loudness-compensation, or write floats (--subtype FLOAT)",
+              file=sys.stderr)
+    return 0
+
+
+def _cmd_analyze(args):
+    from .analysis import analyze
+    from .fileio import check_output_path, read_audio
+
+    if args.plot:  # fail before the work, not after it
+        from .plotting import require_matplotlib
+
+        require_matplotlib()
+        check_output_path(args.plot, args.overwrite)
+    audio, rate = read_audio(args.input)
+    result = analyze(audio, rate, analysis=args.analysis, bundle=args.bundle)
+    print(f"{args.input}: {audio.shape[1] / rate:.1f} s, {len(result.times)} windows ({result.method})")
+    print("terms (clip):")
+    for name, score in list(result.scores.items())[: args.top]:
+        print(f"  {name:<16} {score:6.3f}")
+    print("over time (best term per window):")
+    step = max(1, len(result.times) // 20)
+    for t, scores in list(zip(result.times, result.window_scores()))[::step]:
+        name, score = next(iter(scores.items()))
+        print(f"  {t:7.2f} s  {name:<16} {score:6.3f}")
+    freqs = np.array([63.0, 125.0, 250.0, 500.0, 1000.0, 2000.0, 4000.0, 8000.0, 16000.0])
+    print("tonal balance vs neutral reference (dB): " +
+          "  ".join(f"{f:g} Hz {v:+.1f}" for f, v in zip(freqs, result.curve(freqs))))
+    if args.plot:
+        from .plotting import plot_analysis
+
+        plot_analysis(args.plot, result, f"semeq analyze {args.input}", overwrite=args.overwrite)
+        print(f"wrote {args.plot}")
+    return 0
+
+
+def _cmd_terms(args):
+    from .semantics import get_bundle, terms
+
+    bundle = get_bundle(args.bundle)
+    for name in terms(bundle):
+        print(f"{name:<20} {bundle.terms[name].count:6d} examples")
+    return 0
+
+
+def _cmd_plot(args):
+    from . import eqdef
+    from .plotting import plot_curves, require_matplotlib
+    from .semantics import blend_latent, get_bundle, realisable_bands, resolve_blend
+
+    require_matplotlib()
+    bundle = get_bundle(args.bundle)
+    weights = resolve_blend(parse_term(args.term), bundle)
+    params, _ = bundle.decode(blend_latent(weights, bundle))
+    rate = eqdef.REFERENCE_SAMPLE_RATE
+    freqs = np.geomspace(20.0, 20000.0, 241)
+    curve = eqdef.bands_response_db(realisable_bands(params, rate, gain_scale=args.intensity), freqs, rate)
+    label = ", ".join(f"{n} {w:.2f}" for n, w in weights.items())
+    plot_curves(args.output, freqs, {label: curve},
+                f"semeq: EQ of {label} (static, intensity {args.intensity:g})", overwrite=args.overwrite)
+    print(f"wrote {args.output}")
+    return 0
+
+
+def _cmd_demo(args):
+    from .demo import run_demo
+
+    run_demo(args.out, overwrite=args.overwrite)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="semeq", description=__doc__.splitlines()[0],
+                                     epilog="\n".join(__doc__.splitlines()[2:]),
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--bundle", help="model bundle folder (default: the shipped models)")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def overwrite_flag(p):
+        p.add_argument("-y", "--overwrite", action="store_true", help="replace output files that exist")
+
+    p = sub.add_parser("process", help="EQ an audio file toward a word")
+    p.add_argument("input", help="audio file (any format soundfile reads)")
+    p.add_argument("output", help="output file; its extension picks the format (sample rate, channels "
+                                  "and, where the format allows, the subtype are kept)")
+    p.add_argument("-t", "--term", default="warm", help="a word, or a blend like warm:0.7,airy:0.3 (default warm)")
+    p.add_argument("-i", "--intensity", type=_intensity, default=1.0, help="0–1 (default 1)")
+    p.add_argument("--mode", choices=("adaptive", "static"), default="adaptive",
+                   help="adaptive: move the audio's own balance toward the word; static: the word's fixed curve")
+    p.add_argument("--analysis", choices=("encoder", "ltas"), default="encoder",
+                   help="how adaptive mode measures the audio (default: the audio encoder)")
+    p.add_argument("--blocksize", type=_positive_int, default=65536, help="frames per block (default 65536)")
+    p.add_argument("--subtype", help="output subtype, e.g. FLOAT or PCM_24 (default: the input's)")
+    p.add_argument("--loudness-compensation", action=argparse.BooleanOptionalAction, default=None,
+                   help="keep the K-weighted loudness unchanged (default: on in adaptive mode, off in static)")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar or summary")
+    overwrite_flag(p)
+    p.set_defaults(run=_cmd_process)
+
+    p = sub.add_parser("analyze", help="which words describe an audio file, over time")
+    p.add_argument("input")
+    p.add_argument("--plot", metavar="PNG", help="also plot term scores over time and the balance curve")
+    p.add_argument("--analysis", choices=("encoder", "ltas"), default="encoder")
+    p.add_argument("--top", type=_positive_int, default=8, help="terms to list (default 8)")
+    overwrite_flag(p)
+    p.set_defaults(run=_cmd_analyze)
+
+    p = sub.add_parser("terms", help="list the words semeq knows, most-supported first")
+    p.set_defaults(run=_cmd_terms)
+
+    p = sub.add_parser("plot", help="plot a word's (or blend's) EQ curve to a PNG file")
+    p.add_argument("term")
+    p.add_argument("output", metavar="PNG")
+    p.add_argument("-i", "--intensity", type=_intensity, default=1.0)
+    overwrite_flag(p)
+    p.set_defaults(run=_cmd_plot)
+
+    p = sub.add_parser("demo", help="make a short example, process it warm and bright, and measure")
+    p.add_argument("--out", default="semeq-demo", help="folder for the files (default ./semeq-demo)")
+    overwrite_flag(p)
+    p.set_defaults(run=_cmd_demo)
+    return parser
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.run(args)
+    except (ValueError, FileNotFoundError, FileExistsError, IsADirectoryError, RuntimeError) as e:
+        print(f"semeq: error: {e}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("semeq: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,75 @@
+"""PNG plots for the CLI: EQ curves of terms, and an analysis (term scores over time, balance curve).
+
+matplotlib is optional: it is imported only here, when a plot is asked for.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .fileio import check_output_path
+
+
+def require_matplotlib():
+    """Raise a clear RuntimeError when matplotlib is not installed."""
+    try:
+        import matplotlib
+    except ImportError:
+        raise RuntimeError("plots need matplotlib, which is not installed: pip install matplotlib") from None
+    return matplotlib
+
+
+def _pyplot():
+    require_matplotlib().use("Agg")  # files only; never a window
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _frequency_axis(ax):
+    ax.set_xscale("log")
+    ax.set_xlim(20, 20000)
+    ax.set_xlabel("frequency (Hz)")
+    ax.grid(True, which="both", alpha=0.3)
+
+
+def plot_curves(path, freqs_hz, curves: dict, title, overwrite=False):
+    """Plot dB curves {label: values at freqs_hz} to a PNG file."""
+    path = check_output_path(path, overwrite)
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(8, 4.5))
+    for label, values in curves.items():
+        ax.plot(freqs_hz, values, label=label)
+    _frequency_axis(ax)
+    ax.set_ylabel("gain (dB)")
+    ax.axhline(0.0, color="k", linewidth=0.8)
+    ax.set_title(title)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+
+
+def plot_analysis(path, analysis, title, n_terms=5, overwrite=False):
+    """Two panels: the top terms' scores over time, and the clip's tonal balance curve."""
+    path = check_output_path(path, overwrite)
+    plt = _pyplot()
+    window_scores = analysis.window_scores()
+    top = list(analysis.scores)[:n_terms]
+    fig, (ax_time, ax_curve) = plt.subplots(2, 1, figsize=(8, 7))
+    for name in top:
+        ax_time.plot(analysis.times, [s[name] for s in window_scores], label=name)
+    ax_time.set_xlabel("time (s)")
+    ax_time.set_ylabel("term score")
+    ax_time.set_title(title)
+    ax_time.legend(loc="upper right")
+    ax_time.grid(True, alpha=0.3)
+    freqs = np.geomspace(20.0, 20000.0, 241)
+    ax_curve.plot(freqs, analysis.curve(freqs))
+    _frequency_axis(ax_curve)
+    ax_curve.axhline(0.0, color="k", linewidth=0.8)
+    ax_curve.set_ylabel("balance vs neutral reference (dB)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path

@@ -1,0 +1,85 @@
+"""semeq_rt.analyze on real signals with the shipped bundle."""
+import numpy as np
+import pytest
+
+import semeq_rt
+from semeq_rt import eqdef
+from semeq_rt.demo import demo_signal
+from semeq_rt.semantics import get_bundle
+from processor_signals import apply_bands, reference_noise, rms, term_bands, without_level
+
+SR = 48000
+GRID = eqdef.FREQ_GRID[(eqdef.FREQ_GRID >= 50) & (eqdef.FREQ_GRID <= 16000)]
+
+
+@pytest.fixture(scope="module")
+def flat():
+    return reference_noise(6.0, seed=10)
+
+
+@pytest.mark.parametrize("analysis", ["encoder", "ltas"])
+def test_eq_change_is_measured(flat, analysis):
+    # decode(enc(e·x)) − decode(enc(x)) ≈ e for the typical warm and bright EQs
+    base = semeq_rt.analyze(flat, SR, analysis=analysis)
+    for term in ("warm", "bright"):
+        bands = term_bands(term)
+        e = without_level(eqdef.bands_response_db(bands, GRID, SR), GRID)
+        measured = semeq_rt.analyze(apply_bands(flat, bands), SR, analysis=analysis)
+        change = without_level(measured.curve(GRID) - base.curve(GRID), GRID)
+        assert rms(change - e) <= 1.5, f"{term}: {rms(change - e):.2f} dB RMS error"
+
+
+@pytest.mark.parametrize("analysis", ["encoder", "ltas"])
+def test_warm_audio_scores_warmer_than_bright_audio(flat, analysis):
+    scores = {t: semeq_rt.analyze(apply_bands(flat, term_bands(t)), SR, analysis=analysis).scores
+              for t in ("warm", "bright")}
+    assert scores["warm"]["warm"] > scores["bright"]["warm"]
+    assert scores["bright"]["bright"] > scores["warm"]["bright"]
+
+
+def test_scores_cover_all_terms_best_first(flat):
+    result = semeq_rt.analyze(flat, SR)
+    assert set(result.scores) == set(semeq_rt.terms())
+    values = list(result.scores.values())
+    assert values == sorted(values, reverse=True)
+    assert sum(values) == pytest.approx(1.0, abs=1e-6)
+    assert len(result.window_scores()) == len(result.times) == len(result.window_latents)
+
+
+@pytest.mark.parametrize("analysis", ["encoder", "ltas"])
+def test_level_does_not_change_the_analysis(analysis):
+    music = demo_signal(SR, 4.0, seed=2)
+    loud = semeq_rt.analyze(music, SR, analysis=analysis).latent
+    quiet = semeq_rt.analyze(music * 0.1, SR, analysis=analysis).latent  # −20 dB
+    terms = get_bundle().terms
+    scale = np.linalg.norm(terms["warm"].centroid - terms["bright"].centroid)
+    assert np.linalg.norm(loud - quiet) <= 0.05 * scale
+
+
+def test_mono_stereo_int16_and_short_clips(flat):
+    stereo = semeq_rt.analyze(flat, SR, analysis="ltas")
+    mid = semeq_rt.analyze(flat.mean(axis=0), SR, analysis="ltas")
+    np.testing.assert_allclose(stereo.latent, mid.latent, atol=1e-5)
+    as_int16 = np.round(flat * 32767).astype(np.int16)
+    np.testing.assert_allclose(semeq_rt.analyze(as_int16, SR, analysis="ltas").latent, stereo.latent, atol=1e-2)
+    short = semeq_rt.analyze(flat[:, :1000], SR)
+    assert len(short.times) == 1 and np.all(np.isfinite(short.latent))
+
+
+@pytest.mark.parametrize("audio, rate, message", [
+    (np.full(4800, np.nan, np.float32), SR, "NaN or Inf"),
+    (np.zeros(0, np.float32), SR, "empty"),
+    (np.zeros((4800, 2), np.float32), SR, r"audio\.T"),
+    (np.zeros(4800, np.int32), SR, "float32/float64 or int16"),
+    (np.zeros(4800, np.float32), 1000, "8000–192000"),
+])
+def test_bad_input_is_refused_clearly(audio, rate, message):
+    with pytest.raises(ValueError, match=message):
+        semeq_rt.analyze(audio, rate)
+
+
+def test_curve_frequencies_are_checked(flat):
+    result = semeq_rt.analyze(flat, SR, analysis="ltas")
+    assert result.curve([100.0, 1000.0]).shape == (2,)
+    with pytest.raises(ValueError, match="frequencies"):
+        result.curve([0.0, 30000.0])

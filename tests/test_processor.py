@@ -1,0 +1,291 @@
+"""semeq_rt.Processor on real signals with the shipped bundle and the real filter bank."""
+import subprocess
+import sys
+import threading
+import tracemalloc
+
+import numpy as np
+import pytest
+
+import semeq_rt
+from semeq_rt import eqdef, measures
+from semeq_rt.demo import demo_signal
+from semeq_rt.fileio import PRIME_SECONDS
+from processor_signals import apply_bands, reference_noise, rms, stream, term_bands, without_level
+
+SR = 48000
+GRID = eqdef.FREQ_GRID[(eqdef.FREQ_GRID >= 50) & (eqdef.FREQ_GRID <= 16000)]
+
+
+@pytest.fixture(scope="module")
+def music():
+    return demo_signal(SR, 6.0, seed=1)
+
+
+@pytest.mark.parametrize("mode", ["adaptive", "static"])
+def test_intensity_zero_leaves_the_audio_unchanged(music, mode):
+    p = semeq_rt.Processor("warm", intensity=0.0, sample_rate=SR, channels=2, mode=mode)
+    out = stream(p, music, 512)
+    assert np.max(np.abs(out - music)) <= 1e-6
+
+
+def test_output_does_not_depend_on_the_block_size(music):
+    audio = music[:, : int(1.5 * SR)]
+
+    def run(block):
+        p = semeq_rt.Processor("bright", sample_rate=SR, channels=2, analysis_interval=0.25,
+                               loudness_compensation=True)
+        return stream(p, audio, block)
+
+    whole = run(audio.shape[1])
+    for block in (1, 7, 512):
+        np.testing.assert_array_equal(run(block), whole, err_msg=f"block size {block}")
+
+
+@pytest.mark.parametrize("mode, analysis", [("adaptive", "encoder"), ("adaptive", "ltas"), ("static", "encoder")])
+def test_warm_is_darker_than_bright(music, mode, analysis):
+    for audio in (music, reference_noise(6.0, seed=2)):
+        out = {t: stream(semeq_rt.Processor(t, sample_rate=SR, channels=2, mode=mode, analysis=analysis), audio, 512)
+               for t in ("warm", "bright")}
+        assert measures.spectral_centroid(out["warm"], SR) < measures.spectral_centroid(out["bright"], SR)
+        assert measures.low_high_ratio_db(out["warm"], SR) > measures.low_high_ratio_db(out["bright"], SR)
+
+
+def _settled_response(term, audio, analysis="encoder"):
+    """The applied EQ (dB on GRID, level removed) after processing ``audio`` adaptively, primed with
+    its start as ``semeq process`` does."""
+    p = semeq_rt.Processor(term, sample_rate=SR, channels=2, analysis=analysis)
+    p.prime(audio[:, : int(PRIME_SECONDS * SR)])
+    out = stream(p, audio, 4096)
+    return without_level(p.applied_response(GRID), GRID), out
+
+
+@pytest.mark.parametrize("analysis", ["encoder", "ltas"])
+def test_adaptive_compensates_an_existing_eq(analysis):
+    # A flat track gets the word's EQ; the same track already EQ'd by e gets that EQ minus ≈ e.
+    flat = reference_noise(8.0, seed=3)
+    applied_flat, _ = _settled_response("warm", flat, analysis)
+    for term in ("warm", "bright"):
+        bands = term_bands(term)
+        e = without_level(eqdef.bands_response_db(bands, GRID, SR), GRID)
+        applied, _ = _settled_response("warm", apply_bands(flat, bands), analysis)
+        residual = without_level(applied - applied_flat + e, GRID)
+        assert rms(residual) <= 0.3 * rms(e), f"pre-EQ {term}: residual {rms(residual):.2f} dB of {rms(e):.2f} dB"
+
+
+def test_muddy_track_asked_for_warm_loses_bass():
+    muddy = apply_bands(reference_noise(8.0, seed=4), [("lowshelf", 250.0, 12.0, eqdef.SHELF_Q)])
+    applied, _ = _settled_response("warm", muddy)
+    static_warm = without_level(eqdef.bands_response_db(term_bands("warm"), GRID, SR), GRID)
+    low = GRID < 150
+    assert applied[low].mean() < 0.0 < static_warm[low].mean()
+
+
+def test_second_pass_changes_little(music):
+    # on a track that needs a clear change ("bright" music asked for "warm")
+    first, once = _settled_response("warm", apply_bands(music, term_bands("bright")))
+    second, _ = _settled_response("warm", once)
+    assert rms(second) <= 0.3 * rms(first)
+
+
+def test_blend_weights_are_normalised_and_pure_blend_equals_term():
+    p = semeq_rt.Processor({"warm": 7, "bright": 3}, mode="static")
+    assert p.term == pytest.approx({"warm": 0.7, "bright": 0.3})
+    p.set_term([("WARM ", 1.0), ("bright", 0.0)])
+    assert p.eq_bands == semeq_rt.Processor("warm", mode="static").eq_bands
+
+
+@pytest.mark.parametrize("term, message", [
+    ("wram", "did you mean 'warm'"),
+    ({"warm": -1.0}, "≥ 0"),
+    ({"warm": 0.0}, "not all be zero"),
+    ({"warm": float("nan")}, "finite"),
+])
+def test_bad_terms_are_refused_clearly(term, message):
+    with pytest.raises(ValueError, match=message):
+        semeq_rt.Processor(term)
+    p = semeq_rt.Processor("warm", mode="static")
+    with pytest.raises(ValueError, match=message):
+        p.set_term(term)
+    assert p.term == {"warm": 1.0}
+
+
+@pytest.mark.parametrize("intensity", [-0.1, 1.5, float("nan"), "0.5", True])
+def test_intensity_outside_0_1_is_refused(intensity):
+    with pytest.raises(ValueError, match=r"intensity must be a number in \[0, 1\]"):
+        semeq_rt.Processor("warm", intensity=intensity)
+    p = semeq_rt.Processor("warm")
+    with pytest.raises(ValueError, match="intensity"):
+        p.set_intensity(intensity)
+    assert p.intensity == 1.0
+
+
+def test_block_formats(music):
+    block = music[:, :4096]
+    reference = semeq_rt.Processor("warm", mode="static").process(block)
+    as_int16 = np.round(block * 32767).astype(np.int16)
+    out16 = semeq_rt.Processor("warm", mode="static").process(as_int16)
+    np.testing.assert_allclose(out16, semeq_rt.Processor("warm", mode="static").process(as_int16 / 32768.0), atol=1e-7)
+    assert out16.dtype == np.float32
+    np.testing.assert_array_equal(semeq_rt.Processor("warm", mode="static").process(block.astype(np.float64)), reference)
+    mono = semeq_rt.Processor("warm", mode="static", channels=1)
+    assert mono.process(block[0]).shape == (4096,)
+
+    p = semeq_rt.Processor("warm", channels=2)
+    with pytest.raises(ValueError, match=r"1-D audio given to a 2-channel Processor"):
+        p.process(block[0])
+    with pytest.raises(ValueError, match=r"pass x\.T"):
+        p.process(block.T)
+    with pytest.raises(ValueError, match="created for 2 channel"):
+        p.process(np.zeros((3, 512), np.float32))
+    with pytest.raises(ValueError, match="float32, float64 or int16"):
+        p.process(block.astype(np.int32))
+
+
+def test_empty_block_changes_nothing(music):
+    a, b = semeq_rt.Processor("warm"), semeq_rt.Processor("warm")
+    assert a.process(np.zeros((2, 0), np.float32)).shape == (2, 0)
+    np.testing.assert_array_equal(stream(a, music[:, :SR], 512), stream(b, music[:, :SR], 512))
+
+
+def test_non_finite_samples_are_processed_as_silence(music):
+    audio = music[:, : 2 * SR].copy()
+    audio[0, 1000] = np.nan
+    audio[1, 30000:30010] = np.inf
+    audio[0, 40000] = -np.inf
+    cleaned = np.where(np.isfinite(audio), audio, 0.0).astype(np.float32)
+    out = stream(semeq_rt.Processor("bright"), audio, 512)
+    assert np.all(np.isfinite(out))
+    np.testing.assert_array_equal(out, stream(semeq_rt.Processor("bright"), cleaned, 512))
+
+
+@pytest.mark.parametrize("rate", [8000, 16000, 44100, 96000, 192000])
+def test_sample_rates_8k_to_192k(rate):
+    audio = reference_noise(3.0, rate, seed=5)
+    out = {}
+    for term in ("warm", "bright"):
+        p = semeq_rt.Processor(term, sample_rate=rate, channels=2)
+        p.prime(audio)
+        assert all(f <= 0.45 * rate for _, f, _, _ in p.eq_bands)
+        out[term] = stream(p, audio, 1024)
+        assert np.all(np.isfinite(out[term]))
+    assert measures.spectral_centroid(out["warm"], rate) < measures.spectral_centroid(out["bright"], rate)
+
+
+@pytest.mark.parametrize("rate", [4000, 384000, float("nan")])
+def test_unsupported_sample_rates_are_refused(rate):
+    with pytest.raises(ValueError, match="8000–192000"):
+        semeq_rt.Processor("warm", sample_rate=rate)
+
+
+def test_no_latency(music):
+    p = semeq_rt.Processor("warm")
+    assert p.latency_samples == 0
+    out = stream(p, music, 512)
+    lags = np.arange(-64, 65)
+    correlation = [np.dot(out[0, 64:-64], np.roll(music[0], lag)[64:-64]) for lag in lags]
+    assert lags[int(np.argmax(correlation))] == 0
+
+
+def test_term_change_ramps_instead_of_clicking():
+    t = np.arange(SR) / SR
+    sine = np.tile(0.5 * np.sin(2 * np.pi * 200 * t).astype(np.float32), (2, 1))
+
+    def high_band_energy(smoothing_ms):
+        p = semeq_rt.Processor("warm", mode="static", smoothing_ms=smoothing_ms)
+        first = p.process(sine[:, : SR // 2])
+        p.set_term("bright")
+        second = p.process(sine[:, SR // 2:])
+        out = np.concatenate([first, second], axis=1)[0, SR // 2 - 2048: SR // 2 + 2048]
+        spectrum = np.abs(np.fft.rfft(out * np.hanning(len(out)))) ** 2
+        return spectrum[np.fft.rfftfreq(len(out), 1 / SR) > 2000].sum()
+
+    assert high_band_energy(20.0) < 0.1 * high_band_energy(0.0)
+
+
+def test_loudness_compensation_keeps_loudness(music):
+    # Static mode estimates the loudness change on the neutral reference spectrum (it does not
+    # analyse), so it is checked on audio at that balance; adaptive mode on music.
+    flat = reference_noise(6.0, seed=7)
+
+    def change(audio, term, mode, compensate):
+        p = semeq_rt.Processor(term, mode=mode, loudness_compensation=compensate)
+        p.prime(audio)
+        return measures.k_weighted_level_db(stream(p, audio, 4096), SR) - measures.k_weighted_level_db(audio, SR)
+
+    assert abs(change(flat, "warm", "static", False)) >= 2.0  # SAFE's "warm" is louder as well as warmer
+    for term in ("warm", "bright"):
+        assert abs(change(flat, term, "static", True)) <= 0.5, term
+        assert abs(change(music, term, "adaptive", True)) <= 0.5, term
+
+
+def test_control_from_another_thread_stays_finite_bounded_and_flat_in_memory(music):
+    # 60 s of stream in realtime mode; a second thread changes term and intensity every 1 ms of wall
+    # time (each change well inside one 512-sample block's worth of processing).
+    p = semeq_rt.Processor("warm", realtime=True)
+    stop = threading.Event()
+
+    def control():
+        rng = np.random.default_rng(0)
+        words = semeq_rt.terms()[:6]
+        while not stop.is_set():
+            p.set_term({words[rng.integers(len(words))]: 1.0, words[rng.integers(len(words))]: rng.random()})
+            p.set_intensity(float(rng.random()))
+            stop.wait(0.001)
+
+    controller = threading.Thread(target=control)
+    controller.start()
+    peak = float(np.max(np.abs(music)))
+    tracemalloc.start()
+    traced = []  # traced memory after each second; its minimum ignores transient analysis buffers
+    try:
+        for second in range(60):
+            out = stream(p, music[:, (second % 5) * SR: (second % 5 + 1) * SR], 512)
+            assert np.all(np.isfinite(out))
+            assert np.max(np.abs(out)) < 16 * peak  # 24 dB: twice the largest gain of one band
+            traced.append(tracemalloc.get_traced_memory()[0])
+    finally:
+        tracemalloc.stop()
+        stop.set()
+        controller.join()
+        p.close()
+    assert min(traced[50:]) - min(traced[5:15]) < 256 * 1024
+
+
+def test_runtime_does_not_import_torch_scipy_or_matplotlib():
+    code = ("import sys, numpy as np, semeq_rt\n"
+            "p = semeq_rt.Processor('warm')\n"
+            "p.process(np.zeros((2, 48000), np.float32))\n"
+            "semeq_rt.analyze(np.zeros(48000, np.float32) + 0.1, 48000)\n"
+            "import semeq_rt.cli\n"
+            "print(sorted(m for m in ('torch', 'scipy', 'matplotlib') if m in sys.modules))\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize("analysis", ["encoder", "ltas"])
+def test_steady_input_gives_a_steady_eq(analysis):
+    audio = reference_noise(26.0, seed=8)
+    p = semeq_rt.Processor("warm", analysis=analysis)
+    p.prime(audio[:, : int(PRIME_SECONDS * SR)])
+    window, interval = p.analysis_window_samples, p.analysis_interval_samples
+    p.process(audio[:, :window])
+    responses = [p.applied_response(GRID)]
+    for start in range(window, audio.shape[1] - interval + 1, interval):
+        p.process(audio[:, start:start + interval])
+        responses.append(p.applied_response(GRID))
+    changes = [rms(b - a) for a, b in zip(responses, responses[1:])]
+    assert len(changes) >= 10 and max(changes) <= 0.5, np.round(changes, 2)
+
+
+def test_adaptive_eq_is_limited_on_extreme_input():
+    # a recording without bass asked for "warm": the unlimited step would boost the lows enormously
+    thin = apply_bands(reference_noise(8.0, seed=9), [("highpass", 500.0, 0.0, 0.7), ("highpass", 500.0, 0.0, 0.7)])
+
+    def peak(max_gain_db):
+        p = semeq_rt.Processor("warm", max_gain_db=max_gain_db)
+        p.prime(thin)
+        return np.max(np.abs(without_level(p.applied_response(GRID), GRID)))
+
+    assert peak(100.0) > 18.0
+    assert peak(18.0) <= 18.5
