@@ -7,9 +7,10 @@ Data is read in place and never copied into the project; every reader hashes wha
 """
 from __future__ import annotations
 
-import hashlib
 import os
 from pathlib import Path
+
+from semeq_rt.bundle import sha256_file  # noqa: F401  (one definition, re-exported for training)
 
 ENV_VAR = "SEMEQ_DATA"
 _SOURCE_ROOT = Path(__file__).resolve().parents[2]  # the checkout, when run from source
@@ -42,11 +43,3 @@ def data_file(relative: str, override: str | os.PathLike | None = None) -> Path:
     if not path.is_file():
         raise FileNotFoundError(f"data file {path} not found (data directory: {path.parent.parent})")
     return path
-
-
-def sha256_file(path: str | os.PathLike) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()

@@ -19,6 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
+from semeq_rt.bundle import sha256_file
+
 #: package → what it holds. Versions are whatever apt offers; the .deb SHA-256 is recorded per run.
 PACKAGES = {
     "nexuiz-music": "electronic game music (Ogg Vorbis inside music.pk3, a zip)",
@@ -39,13 +41,6 @@ def music_dir(path=None) -> Path:
     """The cache directory: ``path``, else ``$SEMEQ_MUSIC_DIR``, else ``~/.cache/semeq/music``."""
     return Path(path or os.environ.get("SEMEQ_MUSIC_DIR") or Path.home() / ".cache" / "semeq" / "music")
 
-
-def sha256_file(path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _download_deb(package: str, deb_dir: Path) -> Path:
