@@ -14,6 +14,7 @@ from torch import nn
 
 from semeq_rt import ltas
 
+from ..checkpoint_file import read_checkpoint
 from .frontend import BalanceFrontEnd
 
 CHECKPOINT_FORMAT = "semeq-audio-encoder/1"
@@ -64,12 +65,7 @@ def save_checkpoint(model: AudioEncoder, path, config: dict, data_sha256: dict, 
 def load_checkpoint(path) -> AudioEncoder:
     """The trained ``AudioEncoder`` (eval mode); the checkpoint's other entries (contract, config,
     data_sha256, metrics) are on its ``.checkpoint`` attribute."""
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"audio-encoder checkpoint {path} not found (train one with `semeq-train audio`)")
-    ckpt = torch.load(path, map_location="cpu", weights_only=False)
-    if not isinstance(ckpt, dict) or ckpt.get("format") != CHECKPOINT_FORMAT:
-        raise ValueError(f"{path} is not an audio-encoder checkpoint (expected format {CHECKPOINT_FORMAT!r})")
+    ckpt = read_checkpoint(path, CHECKPOINT_FORMAT, "audio-encoder", "semeq-train audio")
     cfg = ckpt["config"]
     model = AudioEncoder(cfg["latent_dim"], cfg["hidden"], cfg["depth"])
     model.load_state_dict(ckpt["state_dict"])

@@ -8,6 +8,7 @@ import torch
 
 from semeq_rt import eqdef
 
+from ..checkpoint_file import read_checkpoint
 from .model import EqDecoder, EqEncoder, TermScorer
 
 CHECKPOINT_FORMAT = "semeq-eqspace/1"
@@ -88,12 +89,7 @@ def _as_batch(x, width: int, name: str) -> torch.Tensor:
 
 def load_checkpoint(path) -> EqSpace:
     """An ``EqSpace`` from a checkpoint written by ``semeq-train eq``."""
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"EQ-space checkpoint {path} not found (train one with `semeq-train eq`)")
-    ckpt = torch.load(path, map_location="cpu", weights_only=False)
-    if not isinstance(ckpt, dict) or ckpt.get("format") != CHECKPOINT_FORMAT:
-        raise ValueError(f"{path} is not an EQ-space checkpoint (expected format {CHECKPOINT_FORMAT!r})")
+    ckpt = read_checkpoint(path, CHECKPOINT_FORMAT, "EQ-space", "semeq-train eq")
     cfg = ckpt["config"]
     encoder = EqEncoder(cfg["latent_dim"], cfg["hidden"], cfg["depth"])
     decoder = EqDecoder(cfg["latent_dim"], cfg["hidden"], cfg["depth"])
