@@ -34,9 +34,12 @@ class WelchBandPower(nn.Module):
     Cooley–Tukey FFT written as matrix products, which ONNX Runtime runs as GEMMs (its own DFT/STFT
     operators are several times slower):
     - n = n2·a + b with a < n1; stage 1 is a length-n1 DFT over a (real input: only k1 ≤ n1/2 is
-      computed, Y[n1 − k1] = conj Y[k1]);
+      computed, Y[n1 − k1] = conj Y[k1]), n1 rows: Re Y[k1] for k1 < n1/2, then Re Y[n1/2] and
+      Im Y[k1] for 0 < k1 < n1/2 (Im Y[0] = Im Y[n1/2] = 0 are left out);
     - stage 2 folds the twiddle e^{−2πi·k1·b/n_fft} and the length-n2 DFT over b into one matrix per
-      k1 (and its mirror n1 − k1), yielding only bins below the last one used;
+      pair j < n1/2: k1 = j and its mirror n1 − j from [Re Y[j] | Im Y[j]], or for j = 0 the two real
+      rows k1 = 0 and n1/2 (so all n1/2 matrices have the same shape), yielding only bins below the
+      last one used;
     - after Re² + Im² (summed over frames), bin selection and the smoothing are one matrix product.
     """
 
@@ -52,26 +55,28 @@ class WelchBandPower(nn.Module):
         self.hop, self.n_frames = hop, n_frames
         blocks = np.arange(n_frames)[:, None] + np.arange(2)[None, :]
         self.register_buffer("frame_blocks", torch.tensor(blocks, dtype=torch.long))
-        self.n1, self.n2, self.half = n1, n2, n1 // 2 + 1
+        self.n1, self.n2, self.n_pairs = n1, n2, n1 // 2
         self.k2_count = -(-last_bin // n1)
         a, b, k2 = np.arange(n1), np.arange(n2), np.arange(self.k2_count)
-        phase1 = 2.0 * np.pi * np.outer(np.arange(self.half), a) / n1
+        phase1 = 2.0 * np.pi * np.outer(np.arange(self.n_pairs + 1), a) / n1
         self.register_buffer("window", torch.tensor(window.reshape(n1, n2), dtype=torch.float32))
-        # (2·half, n1): rows Re then Im of the stage-1 DFT
-        self.register_buffer("stage1", torch.tensor(np.concatenate([np.cos(phase1), -np.sin(phase1)]),
-                                                    dtype=torch.float32))
-        stage2 = np.zeros((self.half, 2 * n2, 4 * self.k2_count))
-        rows = np.zeros((self.half, 2, self.k2_count, smoothing_t.shape[1]))  # (k1 half, mirror, k2)
-        for j in range(self.half):
-            for mirror, k1 in ((0, j), (1, n1 - j)):
-                if mirror and not 0 < j < n1 - j:
-                    continue  # k1 = 0 and n1/2 are their own mirrors
+        # (n1, n1): rows Re Y[0 … n1/2 − 1], then Re Y[n1/2] in the place of Im Y[0], then Im Y[1 … n1/2 − 1]
+        self.register_buffer("stage1", torch.tensor(
+            np.concatenate([np.cos(phase1[:-1]), np.cos(phase1[-1:]), -np.sin(phase1[1:-1])]), dtype=torch.float32))
+        stage2 = np.zeros((self.n_pairs, 2 * n2, 4 * self.k2_count))
+        rows = np.zeros((self.n_pairs, 2, self.k2_count, smoothing_t.shape[1]))  # (pair, mirror, k2)
+        for j in range(self.n_pairs):
+            for mirror in (0, 1):
+                k1 = (n1 - j if j else n1 // 2) if mirror else j
                 phase = 2.0 * np.pi * (k1 * b[:, None] / n_fft + b[:, None] * k2[None, :] / n2)
                 c, s = np.cos(phase), np.sin(phase)
-                sign = -1.0 if mirror else 1.0  # the mirror uses conj(Y[j]): its imaginary part negated
-                # [Yr | Yi] @ block = [Xr | Xi] for X = (Yr + i·sign·Yi)(c − i·s)
-                stage2[j, :, 2 * self.k2_count * mirror: 2 * self.k2_count * (mirror + 1)] = \
-                    np.block([[c, -s], [sign * s, sign * c]])
+                columns = slice(2 * self.k2_count * mirror, 2 * self.k2_count * (mirror + 1))
+                if j == 0:  # real Y[0] and Y[n1/2], one per input half: X = Y·(c − i·s)
+                    stage2[j, n2 * mirror: n2 * (mirror + 1), columns] = np.block([c, -s])
+                else:
+                    sign = -1.0 if mirror else 1.0  # the mirror uses conj(Y[j]): its imaginary part negated
+                    # [Yr | Yi] @ block = [Xr | Xi] for X = (Yr + i·sign·Yi)(c − i·s)
+                    stage2[j, :, columns] = np.block([[c, -s], [sign * s, sign * c]])
                 for kk2 in range(self.k2_count):
                     k = k1 + n1 * kk2
                     if first_bin <= k < last_bin:
@@ -81,16 +86,16 @@ class WelchBandPower(nn.Module):
 
     def forward(self, audio: torch.Tensor, gain: torch.Tensor) -> torch.Tensor:
         """``gain`` (B, 1) scales each row first (folded into the window: one pass less)."""
-        batch = audio.shape[0]
+        # Reshapes use −1 for the batch: no Shape/Gather/Concat nodes computing it at run time.
         # frame f = hop-blocks f and f + 1: one gather instead of two slices and a concatenation
-        frames = audio.reshape(batch, -1, self.hop)[:, self.frame_blocks].reshape(batch, self.n_frames, self.n1, self.n2)
-        x = frames * (self.window * gain.reshape(batch, 1, 1, 1))
-        y = torch.matmul(self.stage1, x)  # (B, F, 2·half, n2)
-        y = y.reshape(batch, self.n_frames, 2, self.half, self.n2).permute(3, 0, 1, 2, 4)
-        spectra = torch.matmul(y.reshape(self.half, batch * self.n_frames, 2 * self.n2), self.stage2)
-        power = (spectra * spectra).reshape(self.half, batch, self.n_frames, -1).sum(dim=2)
-        power = power.reshape(self.half, batch, 2, 2, self.k2_count).sum(dim=3)  # Re² + Im² per mirror
-        return power.permute(1, 0, 2, 3).reshape(batch, -1) @ self.smoothing
+        frames = audio.reshape(-1, self.n_frames + 1, self.hop)[:, self.frame_blocks]
+        x = frames.reshape(-1, self.n_frames, self.n1, self.n2) * (self.window * gain.reshape(-1, 1, 1, 1))
+        y = torch.matmul(self.stage1, x)  # (B, F, n1, n2)
+        y = y.reshape(-1, self.n_frames, 2, self.n_pairs, self.n2).permute(3, 0, 1, 2, 4)
+        spectra = torch.matmul(y.reshape(self.n_pairs, -1, 2 * self.n2), self.stage2)
+        power = (spectra * spectra).reshape(self.n_pairs, -1, self.n_frames, 4 * self.k2_count).sum(dim=2)
+        power = power.reshape(self.n_pairs, -1, 2, 2, self.k2_count).sum(dim=3)  # Re² + Im² per mirror
+        return power.permute(1, 0, 2, 3).reshape(-1, self.smoothing.shape[0]) @ self.smoothing
 
 
 class AudioEncoderGraph(nn.Module):
