@@ -100,9 +100,8 @@ class WelchBandPower(nn.Module):
 
 class AudioEncoderGraph(nn.Module):
     """The trained ``AudioEncoder`` for a fixed window, its front end's direct DFT replaced by
-    ``WelchBandPower``;
-    the rest of the front end (level, floor, reference, clamp, hold) is reproduced step by step, and the
-    export's parity check holds the graph to the trained model."""
+    ``WelchBandPower``; the rest of the front end (``balance_from_smoothed_power``) and the head are the
+    trained module's own, and the export's parity check holds the graph to the trained model."""
 
     def __init__(self, encoder: nn.Module, window_length: int):
         super().__init__()
@@ -119,17 +118,9 @@ class AudioEncoderGraph(nn.Module):
             raise ValueError("the audio encoder's front end no longer matches semeq_rt.ltas "
                              "(bins, hop, window or smoothing): update semeq_export.graphs.AudioEncoderGraph")
         self.power = WelchBandPower(window, smoothing[:, first:last].T, first, window_length)
-        self.relative_floor = ltas.RELATIVE_FLOOR
-        self.limit_db = ltas.BALANCE_LIMIT_DB
-        self.register_buffer("reference_band", front.reference_band.clone())
-        self.register_buffer("hold_index", front.hold_index.clone())
-        self.head = encoder
+        self.encoder = encoder
 
     def forward(self, audio: torch.Tensor) -> torch.Tensor:
         scale = torch.sqrt(torch.mean(audio * audio, dim=-1, keepdim=True) + 1e-20)
-        smoothed = self.power(audio, 1.0 / scale)
-        floor = self.relative_floor * smoothed.mean(dim=-1, keepdim=True) + 1e-30
-        level = 10.0 * torch.log10(smoothed + floor)
-        band = level - level.mean(dim=-1, keepdim=True) - self.reference_band
-        band = torch.clamp(band - band.mean(dim=-1, keepdim=True), -self.limit_db, self.limit_db)
-        return self.head.from_balance(band[:, self.hold_index])
+        balance = self.encoder.frontend.balance_from_smoothed_power(self.power(audio, 1.0 / scale))
+        return self.encoder.from_balance(balance)

@@ -39,8 +39,9 @@ class BalanceFrontEnd(nn.Module):
         self.register_buffer("reference_band", torch.tensor(reference[ltas.BAND_MASK], dtype=torch.float32))
         self.register_buffer("hold_index", torch.tensor(ltas.HOLD_INDEX, dtype=torch.long))
 
-    def band_db(self, audio: torch.Tensor) -> torch.Tensor:
-        """(batch, samples) → (batch, n_band) 1/3-octave LTAS in dB, band mean removed (= ltas.band_db_from_power)."""
+    def smoothed_power(self, audio: torch.Tensor) -> torch.Tensor:
+        """(batch, samples) → (batch, n_band) mean Welch power on the 1/3-octave bands, of the audio
+        scaled to unit RMS (= ltas.power_spectrum followed by the smoothing matrix)."""
         scale = torch.sqrt(torch.mean(audio * audio, dim=-1, keepdim=True) + 1e-20)
         n_blocks = audio.shape[-1] // self.hop
         blocks = (audio[:, : n_blocks * self.hop] / scale).reshape(audio.shape[0], n_blocks, self.hop)
@@ -48,12 +49,17 @@ class BalanceFrontEnd(nn.Module):
         spectra = frames @ self.dft_kernels
         power = (spectra * spectra).mean(dim=1)  # (batch, 2 * n_bins): re² and im², frame mean
         power = power[:, : self.n_bins] + power[:, self.n_bins :]
-        smoothed = power @ self.smoothing_t
+        return power @ self.smoothing_t
+
+    def balance_from_smoothed_power(self, smoothed: torch.Tensor) -> torch.Tensor:
+        """Band power (batch, n_band) → balance (batch, 121) dB: floored level, band mean removed, minus
+        the reference, clipped, held outside the band (= ltas.balance_from_power's last steps). The
+        ONNX export reuses it after its own FFT."""
         floor = ltas.RELATIVE_FLOOR * smoothed.mean(dim=-1, keepdim=True) + 1e-30
         level = 10.0 * torch.log10(smoothed + floor)
-        return level - level.mean(dim=-1, keepdim=True)
-
-    def forward(self, audio: torch.Tensor) -> torch.Tensor:
-        band = self.band_db(audio) - self.reference_band
+        band = level - level.mean(dim=-1, keepdim=True) - self.reference_band
         band = torch.clamp(band - band.mean(dim=-1, keepdim=True), -ltas.BALANCE_LIMIT_DB, ltas.BALANCE_LIMIT_DB)
         return band[:, self.hold_index]
+
+    def forward(self, audio: torch.Tensor) -> torch.Tensor:
+        return self.balance_from_smoothed_power(self.smoothed_power(audio))
