@@ -14,8 +14,9 @@ in the same run: the bare FilterBank running the same 10 bands, and one analysis
 - a one-hour simulated stream (realtime mode) whose term and intensity a second thread changes every
   100 ms of stream time: output finite, peak, RSS every 10 minutes.
 
-Run: ``python bench/bench_processor.py [--seconds 60] [--cpu 0] [--no-hour]``; prints a report and
-``uptime`` (the load average: other processes make every figure slower).
+Run: ``python bench/bench_processor.py [--seconds 60] [--cpu 0] [--no-hour] [--bundle DIR] [--repeats N]``;
+prints a report and ``uptime`` (the load average: other processes make every figure slower; the
+block times' p99.9 is also given in the calling thread's CPU time, which they do not inflate).
 """
 from __future__ import annotations
 
@@ -33,7 +34,7 @@ import numpy as np
 
 import semeq_rt
 from semeq_rt import FilterBank
-from semeq_rt.analysis import BalanceMeter
+from semeq_rt.analysis import FRAME_BATCH, BalanceMeter
 from semeq_rt.demo import demo_signal
 from semeq_rt.semantics import get_bundle
 
@@ -45,6 +46,19 @@ REPEATS = 2
 #: then fixed by the pacing; the block times and the analyses run are what they show).
 PACE = 10.0
 BLOCK_MS = 1000.0 * BLOCK / SR
+#: Model bundle folder (--bundle); None: the shipped one.
+BUNDLE_DIR = None
+
+
+@functools.lru_cache(maxsize=None)
+def bundle():
+    """The bench's bundle, loaded once."""
+    return get_bundle(BUNDLE_DIR)
+
+
+def processor(term="warm", **options) -> semeq_rt.Processor:
+    """A Processor at the bench's rate and channel count, on the bench's bundle."""
+    return semeq_rt.Processor(term, sample_rate=SR, channels=2, bundle=bundle(), **options)
 
 
 def rss_mb() -> float:
@@ -63,43 +77,87 @@ def test_audio(seconds) -> np.ndarray:
 
 def time_blocks(make, audio, pace=None):
     """Feed ``audio`` in BLOCK-sample blocks to a fresh stream from ``make()`` (a processor or a
-    filter bank), REPEATS times; returns (wall seconds, per-block seconds, stream) of the fastest
-    pass: other processes on the machine only ever add time. With ``pace``, block k starts no
-    earlier than k block durations / pace after the first, as an audio callback would (and the
-    thread sleeps in between, leaving the GIL to the analysis thread)."""
+    filter bank), REPEATS times; returns (wall seconds, per-block wall seconds, per-block CPU
+    seconds of the calling thread, process CPU seconds, stream) of the fastest pass: other processes
+    on the machine only ever add time. CPU times leave out time the thread was preempted (by other
+    processes, or waiting for the GIL); the process's includes the analysis thread's. With ``pace``, block k starts no earlier than k block durations / pace
+    after the first, as an audio callback would (and the thread sleeps in between, leaving the GIL
+    to the analysis thread)."""
     runs = []
     for _ in range(REPEATS):
         stream = make()
         blocks = [np.ascontiguousarray(audio[:, i:i + BLOCK]) for i in range(0, audio.shape[1] - BLOCK + 1, BLOCK)]
-        times = np.empty(len(blocks))
-        clock = time.perf_counter
-        start = clock()
+        times, cpu = np.empty(len(blocks)), np.empty(len(blocks))
+        clock, cpu_clock = time.perf_counter, time.thread_time
+        start, process_start = clock(), time.process_time()
         for k, block in enumerate(blocks):
             if pace is not None:
                 time.sleep(max(0.0, start + k * BLOCK / SR / pace - clock()))
-            t0 = clock()
+            t0, c0 = clock(), cpu_clock()
             stream.process(block)
-            times[k] = clock() - t0
-        wall = clock() - start
+            times[k], cpu[k] = clock() - t0, cpu_clock() - c0
+        wall, process_cpu = clock() - start, time.process_time() - process_start
         if isinstance(stream, semeq_rt.Processor):
             stream.close()
-        runs.append((wall, times, stream))
+        runs.append((wall, times, cpu, process_cpu, stream))
     return min(runs, key=lambda run: run[0])
 
 
-def report(name, seconds_of_audio, wall, times, stream):
+def report(name, seconds_of_audio, wall, times, cpu, process_cpu, stream):
     pct = 100.0 * np.percentile(times, [50, 99, 99.9]) / (BLOCK_MS / 1000.0)
+    cpu_pct = 100.0 * np.percentile(cpu, 99.9) / (BLOCK_MS / 1000.0)
     counts = f"   analyses {stream.analyses} run, {stream.skipped_analyses} skipped" \
         if isinstance(stream, semeq_rt.Processor) and stream.mode == "adaptive" else ""
-    print(f"{name:<44} {seconds_of_audio / wall:6.0f}× real time   block p50 {pct[0]:5.2f} %  p99 {pct[1]:5.2f} %  "
-          f"p99.9 {pct[2]:6.2f} %  max {100.0 * times.max() / (BLOCK_MS / 1000.0):6.2f} %{counts}")
+    print(f"{name:<44} {seconds_of_audio / wall:6.0f}× real time (CPU {seconds_of_audio / process_cpu:5.0f}×)   block p50 {pct[0]:5.2f} %  p99 {pct[1]:5.2f} %  "
+          f"p99.9 {pct[2]:6.2f} % (CPU {cpu_pct:5.2f} %)  max {100.0 * times.max() / (BLOCK_MS / 1000.0):6.2f} %{counts}")
+
+
+def median_ms(call, repeats=50) -> float:
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        call()
+        times.append(time.perf_counter() - t0)
+    return 1e3 * float(np.median(times))
+
+
+def bench_analysis_parts(audio):
+    """What the blocks that do analysis work spend on it (medians of repeated calls): STFT frames
+    (FRAME_BATCH per call, every FRAME_BATCH frame hops of stream), an analysis' measurement from the frames (mean spectrum → balance →
+    encoder head, or → LTAS fit), the hand-over (decode, limit, bands, loudness gain), and for
+    comparison the full audio encoder on one window (what ``analyze`` runs)."""
+    mid = np.ascontiguousarray(audio.mean(axis=0, dtype=np.float32))
+    for analysis in ("encoder", "ltas"):
+        p = processor(analysis=analysis)
+        p.process(audio[:, : p.analysis_window_samples])  # frames of one window, and a first analysis
+        meter = p._meter
+        batch_of_audio = mid[: FRAME_BATCH * meter.hop]
+
+        def frame_batch():  # a push of FRAME_BATCH frame hops completes one batch of frames
+            meter.push(batch_of_audio)
+
+        power = meter.stream_power()
+
+        def measurement():
+            state = meter.state_of_power(power)
+            return meter.latent_of_state(state, p._fit_iterations, p.audio_latent)
+
+        def hand_over():
+            with p._lock:
+                p._update()
+
+        print(f"anchor: {analysis}: STFT frames of {meter.n_fft} (every {meter.hop} samples, {FRAME_BATCH} per "
+              f"call) {median_ms(frame_batch) / FRAME_BATCH:.3f} ms each; measurement {median_ms(measurement):.3f} ms; "
+              f"hand-over {median_ms(hand_over):.3f} ms")
+    meter = BalanceMeter(bundle(), SR, "encoder")
+    print(f"anchor: full audio encoder on one window (analyze)  {median_ms(lambda: meter.measure(mid[: meter.window])):.3f} ms")
 
 
 def bench_streaming(audio):
     seconds = audio.shape[1] / SR
     print(f"\n## streaming: stereo 48 kHz, {BLOCK}-sample blocks ({BLOCK_MS:.2f} ms), {seconds:.0f} s of music, "
           f"best of {REPEATS} passes")
-    anchor = semeq_rt.Processor("warm", sample_rate=SR, channels=2)
+    anchor = processor()
     anchor.prime(audio)
 
     def anchor_bank():
@@ -108,36 +166,27 @@ def bench_streaming(audio):
         return fb
 
     report("anchor: FilterBank, same 10 bands", seconds, *time_blocks(anchor_bank, audio))
-    for analysis in ("encoder", "ltas"):
-        meter = BalanceMeter(get_bundle(), SR, analysis)
-        window = np.ascontiguousarray(audio[0, : meter.window], dtype=np.float64)
-        calls = []
-        for _ in range(50):
-            t0 = time.perf_counter()
-            meter.measure(window)
-            calls.append(time.perf_counter() - t0)
-        print(f"anchor: one {analysis} analysis (model call incl.)  median {1e3 * np.median(calls):.3f} ms")
+    bench_analysis_parts(audio)
     audio_core = os.sched_getaffinity(0)
 
     def worker_free(analysis):
         # a real-time host runs its audio thread on one core and leaves the others to the rest: the
         # analysis thread is created on all cores, then this (audio) thread is pinned back
         os.sched_setaffinity(0, ALL_CORES)
-        p = semeq_rt.Processor("warm", sample_rate=SR, channels=2, analysis=analysis, realtime=True)
+        p = processor(analysis=analysis, realtime=True)
         os.sched_setaffinity(0, audio_core)
         return p
 
     for analysis in ("encoder", "ltas"):
         for realtime in (False, True):
-            make = functools.partial(semeq_rt.Processor, "warm", sample_rate=SR, channels=2, analysis=analysis,
-                                     realtime=realtime)
+            make = functools.partial(processor, analysis=analysis, realtime=realtime)
             report(f"Processor {analysis}, {'realtime' if realtime else 'synchronous'}", seconds,
                    *time_blocks(make, audio))
         report(f"Processor {analysis}, realtime, worker free", seconds,
                *time_blocks(functools.partial(worker_free, analysis), audio))
-        wall, times, p = time_blocks(functools.partial(worker_free, analysis), audio, pace=PACE)
-        report(f"Processor {analysis}, realtime, worker free, paced", seconds, wall, times, p)
-    static = functools.partial(semeq_rt.Processor, "warm", sample_rate=SR, channels=2, mode="static")
+        report(f"Processor {analysis}, realtime, worker free, paced", seconds,
+               *time_blocks(functools.partial(worker_free, analysis), audio, pace=PACE))
+    static = functools.partial(processor, mode="static")
     report("Processor static", seconds, *time_blocks(static, audio))
 
 
@@ -152,7 +201,8 @@ def bench_cli(minutes, tmp):
             f.write(piece)
     for mode in ("adaptive", "static"):
         t0 = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "semeq_rt.cli", "process", str(src), str(dst), "-q", "-y", "--mode", mode],
+        option = ["--bundle", BUNDLE_DIR] if BUNDLE_DIR else []
+        subprocess.run([sys.executable, "-m", "semeq_rt.cli", *option, "process", str(src), str(dst), "-q", "-y", "--mode", mode],
                        check=True)
         wall = time.perf_counter() - t0
         print(f"semeq process --mode {mode:<9} {wall:6.2f} s wall   {60.0 * minutes / wall:6.0f}× real time")
@@ -161,7 +211,7 @@ def bench_cli(minutes, tmp):
 def bench_rss():
     code = ("import numpy as np, semeq_rt\n"
             "from semeq_rt.demo import demo_signal\n"
-            "p = semeq_rt.Processor('warm', sample_rate=48000, channels=2)\n"
+            f"p = semeq_rt.Processor('warm', sample_rate=48000, channels=2, bundle={BUNDLE_DIR!r})\n"
             "x = demo_signal(48000, 10.0)\n"
             "[p.process(x[:, i:i + 512]) for i in range(0, x.shape[1], 512)]\n"
             "print(open('/proc/self/status').read())\n")
@@ -174,7 +224,7 @@ def bench_rss():
 
 def bench_hour(audio):
     print("\n## one hour of stream, realtime mode, term and intensity changed every 100 ms from a second thread")
-    p = semeq_rt.Processor("warm", sample_rate=SR, channels=2, realtime=True)
+    p = processor(realtime=True)
     words = semeq_rt.terms()[:8]
     position = [0]
     changed = threading.Condition()
@@ -218,17 +268,24 @@ def bench_hour(audio):
 
 
 def main(argv=None):
+    global BUNDLE_DIR, REPEATS
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=60.0, help="seconds of music for streaming (default 60)")
     parser.add_argument("--cpu", type=int, default=None, help="pin to this CPU core (default: the first allowed)")
     parser.add_argument("--file-minutes", type=float, default=5.0)
     parser.add_argument("--no-hour", action="store_true", help="skip the one-hour stream")
+    parser.add_argument("--bundle", help="model bundle folder (default: the shipped models)")
+    parser.add_argument("--repeats", type=int, default=REPEATS, help=f"passes per streaming figure, the "
+                        f"fastest reported (default {REPEATS}; more on a loaded machine)")
     args = parser.parse_args(argv)
+    BUNDLE_DIR, REPEATS = args.bundle, args.repeats
     cpu = args.cpu if args.cpu is not None else min(os.sched_getaffinity(0))
     os.sched_setaffinity(0, {cpu})
     print(f"semeq Processor benchmark — pinned to CPU {cpu}; python {sys.version.split()[0]}, "
           f"numpy {np.__version__}; {os.uname().machine}")
     print("uptime:", subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip())
+    print(f"bundle: {bundle().path}; analysis frames: {bundle().neutral_reference['n_fft']} samples, "
+          f"hop {bundle().neutral_reference['frame_hop']}")
     audio = test_audio(args.seconds)
     bench_streaming(audio)
     with tempfile.TemporaryDirectory() as tmp:

@@ -100,6 +100,10 @@ def test_models_run_with_single_items_and_batches(bundle):
     batch = bundle.encode_audio(windows)
     assert batch.shape == (3, bundle.latent_dim) and batch.dtype == np.float32 and np.all(np.isfinite(batch))
     np.testing.assert_allclose(bundle.encode_audio(windows[1]), batch[1], atol=1e-5)
+    balances = rng.normal(0.0, 6.0, (3, eqdef.N_GRID))
+    heads = bundle.encode_balance(balances)
+    assert heads.shape == (3, bundle.latent_dim) and heads.dtype == np.float32 and np.all(np.isfinite(heads))
+    np.testing.assert_allclose(bundle.encode_balance(balances[1]), heads[1], atol=1e-5)
 
     curves = eqdef.params_response_db(eqdef.PARAM_LOW + rng.uniform(size=(4, 13)) * (eqdef.PARAM_HIGH - eqdef.PARAM_LOW))
     z = bundle.encode_curve(curves)
@@ -118,6 +122,8 @@ def test_wrong_input_size_names_the_expected_shape(bundle):
         bundle.encode_audio(np.zeros(bundle.window + 1, dtype=np.float32))
     with pytest.raises(ValueError, match="121"):
         bundle.encode_curve(np.zeros((2, 120)))
+    with pytest.raises(ValueError, match="121"):
+        bundle.encode_balance(np.zeros(122))
 
 
 def test_terms_and_eq_facts_are_exposed(bundle):

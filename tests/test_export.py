@@ -63,11 +63,14 @@ def test_onnx_runtime_matches_pytorch_on_fresh_random_and_real_inputs(exported):
     with torch.no_grad():
         z_curve = copy.deepcopy(space.encoder).double()(torch.from_numpy(curves).double()).numpy()
         z_audio = copy.deepcopy(encoder).double()(torch.from_numpy(audio).double()).numpy()
+        balances = copy.deepcopy(encoder.frontend).double()(torch.from_numpy(audio).double()).numpy()
         latents = np.concatenate([z_curve, z_audio, 3.0 * rng.standard_normal((20, space.latent_dim))]).astype(np.float32)
         params = copy.deepcopy(space.decoder).double()(torch.from_numpy(latents).double())
         response = eqdef.params_response_db(params).numpy()
     assert np.max(np.abs(bundle.encode_curve(curves) - z_curve)) <= LATENT_TOLERANCE
     assert np.max(np.abs(bundle.encode_audio(audio) - z_audio)) <= LATENT_TOLERANCE
+    # the head alone on the front end's balances: what the streaming analysis runs
+    assert np.max(np.abs(bundle.encode_balance(balances) - z_audio)) <= LATENT_TOLERANCE
     onnx_params, onnx_response = bundle.decode(latents)
     assert np.max(np.abs(onnx_response - response)) <= RESPONSE_TOLERANCE_DB
     span = eqdef.PARAM_HIGH - eqdef.PARAM_LOW

@@ -1,9 +1,14 @@
-"""The audio encoder's part of the bundle: its spec, input contract, neutral reference, training facts."""
+"""The audio encoder's part of the bundle: the specs of the whole encoder and of its head alone, its
+input contract, neutral reference, training facts."""
 from __future__ import annotations
 
-import numpy as np
+import copy
 
-from semeq_rt import ltas
+import numpy as np
+import torch
+from torch import nn
+
+from semeq_rt import eqdef, ltas
 
 from .graphs import AudioEncoderGraph
 from .model_spec import ModelSpec, OutputCheck
@@ -63,10 +68,40 @@ def neutral_reference(encoder) -> dict:
     }
 
 
-def audio_model(encoder, real_windows: np.ndarray, real_desc: str, rng: np.random.Generator) -> ModelSpec:
+class AudioHeadGraph(nn.Module):
+    """The audio encoder after its front end: tonal balance (batch, 121) dB → latent. A streaming
+    runtime computes the balance itself, frame by frame as the audio passes (semeq_rt.analysis), and
+    runs only this part at each analysis."""
+
+    def __init__(self, encoder: nn.Module):
+        super().__init__()
+        self.encoder = encoder
+
+    def forward(self, balance_db: torch.Tensor) -> torch.Tensor:
+        return self.encoder.from_balance(balance_db)
+
+
+def random_balances(rng: np.random.Generator, n: int = N_RANDOM) -> np.ndarray:
+    """Balances as the front end gives them: music-like spread (sd 6 dB), clipped to its ±limit, held
+    outside the analysis band; the first is flat (silence and white noise at the reference)."""
+    band = np.clip(rng.normal(0.0, 6.0, (n, int(ltas.BAND_MASK.sum()))), -ltas.BALANCE_LIMIT_DB, ltas.BALANCE_LIMIT_DB)
+    band[0] = 0.0
+    return ltas.hold_edges(band).astype(np.float32)
+
+
+def real_balances(encoder, real_windows: np.ndarray) -> np.ndarray:
+    """The front end's balances (computed in float64) of the real parity windows."""
+    front = copy.deepcopy(encoder.frontend).double().eval()
+    with torch.no_grad():
+        return front(torch.from_numpy(real_windows).double()).float().numpy()
+
+
+def audio_models(encoder, real_windows: np.ndarray, real_desc: str, rng: np.random.Generator) -> list:
+    """Specs of audio_encoder (raw audio window → latent) and audio_head (balance → latent)."""
     contract = encoder.checkpoint["contract"]
     window, dim = int(contract["window"]), int(encoder.checkpoint["config"]["latent_dim"])
-    return ModelSpec(
+    head = AudioHeadGraph(encoder)
+    whole = ModelSpec(
         role="audio_encoder", module=AudioEncoderGraph(encoder, window), reference=encoder,
         inputs=[tensor_spec("audio", [window])], outputs=[tensor_spec("latent", [dim])],
         checks=[OutputCheck("latent", LATENT_TOLERANCE)],
@@ -75,6 +110,15 @@ def audio_model(encoder, real_windows: np.ndarray, real_desc: str, rng: np.rando
         random_inputs=random_audio(rng, window, float(contract["sample_rate"])),
         real_inputs=real_windows, real_inputs_desc=real_desc,
     )
+    return [whole, ModelSpec(
+        role="audio_head", module=head, reference=head,
+        inputs=[tensor_spec("balance_db", [eqdef.N_GRID])], outputs=[tensor_spec("latent", [dim])],
+        checks=[OutputCheck("latent", LATENT_TOLERANCE)],
+        doc="semeq audio encoder head: tonal balance (dB on FREQ_GRID, as the audio encoder's front end "
+            "computes it) → latent; audio_encoder = front end + this.",
+        random_inputs=random_balances(rng), real_inputs=real_balances(encoder, real_windows),
+        real_inputs_desc=f"front-end balances of the {real_desc}",
+    )]
 
 
 def audio_training_facts(encoder, checkpoint_sha256: str) -> dict:

@@ -5,7 +5,7 @@ import numpy as np
 
 from semeq_rt.bundle import sha256_file
 
-from .audio_model import audio_model, audio_section, audio_training_facts, neutral_reference, real_audio
+from .audio_model import audio_models, audio_section, audio_training_facts, neutral_reference, real_audio
 from .eq_models import eq_models, eq_training_facts, real_eq_curves, term_scorer, term_table
 from .export import write_bundle
 
@@ -41,7 +41,7 @@ def export_checkpoints(eq_checkpoint, audio_checkpoint, out_dir, *, data_dir=Non
     curves, curves_desc = real_eq_curves(space, data_dir)
     window = int(encoder.checkpoint["contract"]["window"])
     clips, clips_desc, deb_sha256 = real_audio(window, clips_per_track, music_dir)
-    specs = eq_models(space, curves, curves_desc, rng) + [audio_model(encoder, clips, clips_desc, rng)]
+    specs = eq_models(space, curves, curves_desc, rng) + audio_models(encoder, clips, clips_desc, rng)
     audio_facts = audio_training_facts(encoder, sha256_file(audio_checkpoint))
     audio_facts["parity_clips_deb_sha256"] = deb_sha256
     return write_bundle(

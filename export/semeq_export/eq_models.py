@@ -59,15 +59,18 @@ def _total_count(count) -> int:
 
 
 def term_scorer(space) -> dict:
-    """The calibrated term model (docs/eq-space.md) as numbers, so a runtime computes it without torch."""
+    """The calibrated term scorer (docs/eq-space.md) as numbers, so a runtime computes it without torch;
+    its reference curves are the terms' ``curve_db``."""
     scorer = space.scorer
     return {
-        "kind": "gaussian-shared-precision",
-        "formula": "p_k = softmax_k(-0.5 * (z - c_k)^T P (z - c_k) / T)",
+        "kind": "term-amount-logistic",
+        "formula": "amount_k = <c - mean(c), r_k - mean(r_k)> / |r_k - mean(r_k)|^2 over 50 Hz-16 kHz, "
+                   "c = the decoded dB curve, r_k = terms[k].curve_db; score_k = 1 / (1 + exp(-(slope_k * "
+                   "amount_k + intercept_k)))",
         "terms": list(space.term_names),
-        "centroids": scorer.centroids.double().tolist(),
-        "precision": scorer.precision.double().tolist(),
-        "temperature": float(scorer.temperature),
+        "slope": [float(v) for v in scorer["slope"]],
+        "intercept": [float(v) for v in scorer["intercept"]],
+        "l2": float(scorer["l2"]),
     }
 
 

@@ -28,7 +28,7 @@ class EqDecoderGraph(nn.Module):
 class WelchBandPower(nn.Module):
     """1/3-octave smoothed Welch spectrum of a fixed-length signal: (B, length) → (B, n_band).
 
-    Mean periodogram of periodic-Hann frames of n_fft samples, hop n_fft/2, at the FFT bins the
+    Mean periodogram of back-to-back periodic-Hann frames of n_fft samples, at the FFT bins the
     smoothing uses: the same numbers as the training front end's direct DFT (``frames @ kernels``,
     n_fft × 2·n_bins: ~50 MB of weights, ~0.8 GFLOP per 2.7 s window), computed as a two-stage
     Cooley–Tukey FFT written as matrix products, which ONNX Runtime runs as GEMMs (its own DFT/STFT
@@ -46,15 +46,13 @@ class WelchBandPower(nn.Module):
     def __init__(self, window: np.ndarray, smoothing_t: np.ndarray, first_bin: int, length: int, n1: int = 64):
         super().__init__()
         n_fft = len(window)
-        n2, hop = n_fft // n1, n_fft // 2
-        if n1 * n2 != n_fft or n1 % 2 or length % hop or length < n_fft:
+        n2 = n_fft // n1
+        if n1 * n2 != n_fft or n1 % 2 or length % n_fft:
             raise ValueError(f"n_fft {n_fft} must be an even multiple of n1 = {n1}, and the length {length} "
-                             f"a multiple of the hop {hop}, at least n_fft")
+                             f"a multiple of n_fft")
         last_bin = first_bin + smoothing_t.shape[0]
-        n_frames = length // hop - 1
-        self.hop, self.n_frames = hop, n_frames
-        blocks = np.arange(n_frames)[:, None] + np.arange(2)[None, :]
-        self.register_buffer("frame_blocks", torch.tensor(blocks, dtype=torch.long))
+        n_frames = length // n_fft
+        self.n_frames = n_frames
         self.n1, self.n2, self.n_pairs = n1, n2, n1 // 2
         self.k2_count = -(-last_bin // n1)
         a, b, k2 = np.arange(n1), np.arange(n2), np.arange(self.k2_count)
@@ -84,12 +82,9 @@ class WelchBandPower(nn.Module):
         self.register_buffer("stage2", torch.tensor(stage2, dtype=torch.float32))
         self.register_buffer("smoothing", torch.tensor(rows.reshape(-1, smoothing_t.shape[1]), dtype=torch.float32))
 
-    def forward(self, audio: torch.Tensor, gain: torch.Tensor) -> torch.Tensor:
-        """``gain`` (B, 1) scales each row first (folded into the window: one pass less)."""
+    def forward(self, audio: torch.Tensor) -> torch.Tensor:
         # Reshapes use −1 for the batch: no Shape/Gather/Concat nodes computing it at run time.
-        # frame f = hop-blocks f and f + 1: one gather instead of two slices and a concatenation
-        frames = audio.reshape(-1, self.n_frames + 1, self.hop)[:, self.frame_blocks]
-        x = frames.reshape(-1, self.n_frames, self.n1, self.n2) * (self.window * gain.reshape(-1, 1, 1, 1))
+        x = audio.reshape(-1, self.n_frames, self.n1, self.n2) * self.window
         y = torch.matmul(self.stage1, x)  # (B, F, n1, n2)
         y = y.reshape(-1, self.n_frames, 2, self.n_pairs, self.n2).permute(3, 0, 1, 2, 4)
         spectra = torch.matmul(y.reshape(self.n_pairs, -1, 2 * self.n2), self.stage2)
@@ -112,7 +107,7 @@ class AudioEncoderGraph(nn.Module):
         window = ltas.hann(front.n_fft)
         # The graph rebuilds the front end from semeq_rt.ltas: refuse a front end that differs from it.
         expected_first_kernel = window * np.cos(2.0 * np.pi * first * np.arange(front.n_fft) / front.n_fft)
-        if (last - first != front.n_bins or front.hop != front.n_fft // 2
+        if (last - first != front.n_bins or front.hop != front.n_fft or ltas.HOP != front.n_fft
                 or not np.allclose(front.smoothing_t.numpy(), smoothing[:, first:last].T, atol=1e-7)
                 or not np.allclose(front.dft_kernels[:, 0].numpy(), expected_first_kernel, atol=1e-6)):
             raise ValueError("the audio encoder's front end no longer matches semeq_rt.ltas "
@@ -121,6 +116,7 @@ class AudioEncoderGraph(nn.Module):
         self.encoder = encoder
 
     def forward(self, audio: torch.Tensor) -> torch.Tensor:
-        scale = torch.sqrt(torch.mean(audio * audio, dim=-1, keepdim=True) + 1e-20)
-        balance = self.encoder.frontend.balance_from_smoothed_power(self.power(audio, 1.0 / scale))
+        # No unit-RMS scaling as in training: the balance is a ratio of powers, and float32 keeps its
+        # relative precision down to ~1e-38 (-380 dB); the parity check holds the graph to the module.
+        balance = self.encoder.frontend.balance_from_smoothed_power(self.power(audio))
         return self.encoder.from_balance(balance)

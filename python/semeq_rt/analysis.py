@@ -1,13 +1,15 @@
 """Where audio sits in the semantic EQ space: ``analyze`` for a whole clip, and ``BalanceMeter``, the
-per-window measurement that the Processor runs on its ring buffer.
+measurement that the Processor runs on its stream.
 
 Two methods measure the same quantity (docs/audio-encoder.md): ``"encoder"`` runs the bundle's audio
-encoder on raw audio; ``"ltas"`` computes the long-term average spectrum exactly (semeq_rt.ltas) and
-EQ-encodes it. Both give the latent of the EQ that turns the neutral reference into the audio's
-tonal balance.
+encoder (whole windows of raw audio in ``analyze``; in a stream, the encoder's head on a tonal
+balance accumulated frame by frame); ``"ltas"`` computes the long-term average spectrum exactly
+(semeq_rt.ltas) and EQ-encodes it. Both give the latent of the EQ that turns the neutral reference
+into the audio's tonal balance.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -20,6 +22,10 @@ METHODS = ("encoder", "ltas")
 _BATCH = 32
 #: STFT frames per chunk when the LTAS of a long signal is taken.
 _CHUNK_FRAMES = 256
+#: A stream's frames are computed this many at a time (0.34 s of stream at 48 kHz): per frame, one
+#: FFT call for 4 costs 26 µs against 41 µs alone (numpy's Python overhead); the block that starts an
+#: analysis computes at most 3 that are pending.
+FRAME_BATCH = 4
 
 
 def resample(mid, rate_in, rate_out) -> np.ndarray:
@@ -39,15 +45,30 @@ def check_method(method) -> str:
     return method
 
 
+def frame_geometry(n_fft, hop, sample_rate, model_rate) -> tuple:
+    """(n_fft, hop) at ``sample_rate`` for frames defined as (n_fft, hop) at ``model_rate``: the
+    power of two at least as long in time (so the FFT bins are at most as wide as at the model's
+    rate and the 1/3-octave bands at 50 Hz keep their resolution), hop in the same proportion."""
+    scaled = 1 << max(0, math.ceil(math.log2(n_fft * sample_rate / model_rate) - 1e-9))
+    return scaled, max(1, hop * scaled // n_fft)
+
+
 class BalanceMeter:
-    """Measures the latent of the tonal balance of mono audio at ``sample_rate``.
+    """Measures the tonal balance of mono audio at ``sample_rate`` and its latent.
 
     ``window`` is the number of samples at ``sample_rate`` that one measurement uses: the audio
     encoder's window, converted to this rate (the LTAS method uses the same span, so that the two
-    are compared on equal terms). ``measure`` takes whole windows; ``stream_state`` measures the
-    latest window of a stream and, for the LTAS method, computes each STFT frame only once, at its
-    absolute position in the stream, so that consecutive overlapping windows cost only their new frames
-    (the frames then align with the stream rather than with the window's start: the same measurement).
+    are compared on equal terms). Frames are periodic-Hann STFT frames of ``n_fft`` samples, ``hop``
+    apart: for the encoder method those of the bundle's front end (its manifest's
+    ``neutral_reference``), for the LTAS method semeq_rt.ltas's, both scaled to this rate by
+    ``frame_geometry`` (at the model's rate, the definition itself).
+
+    Whole signals: ``measure`` (latents of windows; the encoder method runs the full audio encoder,
+    resampling to its rate), ``window_states``, ``balance_db``. Streams: ``push`` computes each
+    frame once, after the stream passes its end (a multiple of ``hop`` of the stream position);
+    ``stream_power`` is the mean periodogram of the latest window's frames (aligned with the stream
+    rather than with the window's start: the same measurement), and ``state_of_power`` turns it into
+    what the Processor averages over time: the balance's latent (encoder head) or the balance (LTAS).
     """
 
     def __init__(self, bundle, sample_rate, method="encoder"):
@@ -56,100 +77,148 @@ class BalanceMeter:
         self.sample_rate = float(sample_rate)
         self.window = int(round(bundle.window * self.sample_rate / bundle.sample_rate))
         self.reference_db = np.asarray(bundle.neutral_reference["curve_db"], dtype=np.float64)
-        if method == "ltas":
-            self._smoothing = ltas.smoothing_matrix(self.sample_rate, ltas.N_FFT)
-            self._hann = ltas.hann(ltas.N_FFT)
-            self._frame_hop = ltas.N_FFT // 2
-            n_frames = max(1, (self.window - ltas.N_FFT) // self._frame_hop + 1)
-            self._frame_power = np.zeros((n_frames, ltas.N_FFT // 2 + 1))
+        if method == "encoder":
+            defined = (bundle.neutral_reference["n_fft"], bundle.neutral_reference["frame_hop"], bundle.sample_rate)
+        else:
+            defined = (ltas.N_FFT, ltas.HOP, ltas.SAMPLE_RATE)
+        if defined[0] % defined[1]:
+            raise ValueError(f"frames of {defined[0]} samples {defined[1]} apart: the hop must divide the frame length")
+        self.n_fft, self.hop = frame_geometry(*defined[:2], self.sample_rate, defined[2])
+        # bands above this rate's Nyquist frequency get no bins (0/0 in the smoothing): their power
+        # is 0 and the balance's floor applies, as for audio resampled to the model's rate
+        with np.errstate(invalid="ignore"):
+            smoothing = np.nan_to_num(ltas.smoothing_matrix(self.sample_rate, self.n_fft))
+        # only the FFT bins that the 1/3-octave bands use are kept (at 48 kHz 4…1522 of 2049; at
+        # 192 kHz 4…1522 of 8193): less to store, average and smooth
+        used = np.flatnonzero(smoothing.any(axis=0))
+        self._bins = slice(int(used[0]), int(used[-1]) + 1)
+        self._smoothing = np.ascontiguousarray(smoothing[:, self._bins])
+        self._hann = ltas.hann(self.n_fft)
+        self.frames_per_window = max(1, (self.window - self.n_fft) // self.hop + 1)
+        self._frame_power = np.zeros((self.frames_per_window, self._bins.stop - self._bins.start))
+        self._held_mid = np.zeros(self.n_fft, dtype=np.float32)
+        self._windowed = np.empty((FRAME_BATCH, self.n_fft))
+        self._spectra = np.empty((FRAME_BATCH, self.n_fft // 2 + 1), dtype=np.complex128)
         self.reset()
+        # numpy plans an FFT size on its first use and ONNX Runtime allocates on a session's first
+        # run (~1 ms each): both happen here rather than in the first blocks that need them
+        np.fft.rfft(self._hann)
+        self.state_of_power(np.ones(self._frame_power.shape[1]))
 
     def reset(self):
-        """Forget the stream (``stream_state`` starts again at position 0)."""
-        if self.method == "ltas":
-            self._frame_power[:] = 0.0
-            self._last_frame_end = 0
-            self._frames_stored = 0
+        """Forget the stream (frames start again at position 0)."""
+        self._frame_power[:] = 0.0
+        self._frames_stored = 0
+        self._next_frame_end = self.n_fft  # stream position at which the next frame is complete
+        self._held = 0  # self._held_mid[:_held]: the stream from the next frame's start to now
+
+    def push(self, mid):
+        """Append the stream's next mono samples (non-finite ones count as 0). Frames are computed
+        ``FRAME_BATCH`` at a time as the stream completes them (and the rest when ``stream_power``
+        needs them); of a long push, only the frames of its last window."""
+        held, count_new = self._held, len(mid)
+        if held + count_new > len(self._held_mid):  # a longer block than any before: make room
+            self._held_mid = np.concatenate((self._held_mid[:held], np.empty(count_new, np.float32)))
+        self._held_mid[held: held + count_new] = mid
+        self._held = held + count_new
+        if self._held >= self.n_fft + (FRAME_BATCH - 1) * self.hop:
+            self._compute_frames()
+
+    def _compute_frames(self):
+        """The frames that the samples held so far complete."""
+        n_fft, hop, held = self.n_fft, self.hop, self._held
+        data_start = self._next_frame_end - n_fft  # stream position of _held_mid[0]
+        position = data_start + held
+        if position < self._next_frame_end:
+            return
+        first = max(self._next_frame_end, position - position % hop - (self.frames_per_window - 1) * hop)
+        count = (position - first) // hop + 1
+        self._add_frames(self._held_mid[first - n_fft - data_start:], first, count)
+        self._next_frame_end = first + count * hop
+        self._held = position - (self._next_frame_end - n_fft)
+        self._held_mid[: self._held] = self._held_mid[held - self._held: held]
+
+    def _add_frames(self, span, first, count):
+        """Power spectra of ``count`` frames starting at ``span[0]``, ``hop`` apart, the first ending at
+        stream position ``first``, into their slots, FRAME_BATCH per FFT call (into preallocated work
+        arrays: this runs every few hops of the stream)."""
+        n_fft, hop = self.n_fft, self.hop
+        span = span[: (count - 1) * hop + n_fft]
+        if not np.isfinite(span).all():
+            span = np.where(np.isfinite(span), span, np.float32(0.0))
+        if hop == n_fft:
+            frames = span.reshape(count, n_fft)
+        else:  # (as_strided: sliding_window_view costs more Python time than a frame's FFT)
+            frames = np.lib.stride_tricks.as_strided(span, (count, n_fft), (hop * span.itemsize, span.itemsize),
+                                                     writeable=False)
+        for start in range(0, count, FRAME_BATCH):
+            rows = frames[start: start + FRAME_BATCH]
+            windowed = np.multiply(rows, self._hann, out=self._windowed[: len(rows)])
+            # numpy transforms the rows of a batch one by one, so a frame gets the same numbers
+            # whichever frames share its call: any split of the stream into blocks gives the same
+            spectra = np.fft.rfft(windowed, axis=-1, out=self._spectra[: len(rows)])[:, self._bins]
+            index = first // hop + start
+            slots = np.arange(index, index + len(rows)) % self.frames_per_window
+            self._frame_power[slots] = spectra.real ** 2 + spectra.imag ** 2
+        self._frames_stored = min(self.frames_per_window, self._frames_stored + count)
+
+    def stream_power(self):
+        """Mean periodogram (at the bins the bands use) of the latest window's frames so far, or None
+        before the first frame."""
+        self._compute_frames()
+        if self._frames_stored == 0:
+            return None
+        return self._frame_power.sum(axis=0) / self._frames_stored
+
+    def state_of_power(self, power) -> np.ndarray:
+        """A mean periodogram as the Processor averages it: the balance's latent (the audio encoder's
+        head) for the encoder method, the balance (dB on FREQ_GRID) for the LTAS method."""
+        balance = self._balance_from_power(power)
+        return self.bundle.encode_balance(balance) if self.method == "encoder" else balance
 
     def _balance_from_power(self, power) -> np.ndarray:
-        """Mean periodogram → balance in dB on FREQ_GRID (``ltas.balance_from_power`` with this meter's
-        cached smoothing matrix and the bundle's neutral reference)."""
+        """Mean periodogram at the used bins → balance in dB on FREQ_GRID (``ltas.balance_from_power``
+        with this meter's cached smoothing matrix and the bundle's neutral reference)."""
         return ltas.balance_from_power(power, self._smoothing, self.reference_db)
 
     def balance_db(self, mid) -> np.ndarray:
-        """The LTAS tonal balance (dB on FREQ_GRID) of a mono signal of any length: ltas.power_spectrum
-        taken over chunks of whole frames (so that a long file never needs all its frames in memory)
-        and averaged with their frame counts, which gives the same mean periodogram."""
-        n_fft, hop = ltas.N_FFT, ltas.N_FFT // 2
-        if len(mid) <= n_fft + _CHUNK_FRAMES * hop:
-            return self._balance_from_power(ltas.power_spectrum(mid, n_fft))
+        """The tonal balance (dB on FREQ_GRID) of a mono signal of any length, with this meter's
+        frames (shorter than one frame: zero-padded to one), averaged over chunks of frames so that
+        a long file never needs all its frames, or a float64 copy, in memory."""
+        mid = np.asarray(mid)
+        n_fft, hop = self.n_fft, self.hop
+        if len(mid) < n_fft:
+            mid = np.pad(mid, (0, n_fft - len(mid)))
         n_frames = (len(mid) - n_fft) // hop + 1
-        total = np.zeros(n_fft // 2 + 1)
+        total = np.zeros(self._frame_power.shape[1])
         for first in range(0, n_frames, _CHUNK_FRAMES):
             count = min(_CHUNK_FRAMES, n_frames - first)
             chunk = mid[first * hop: first * hop + (count - 1) * hop + n_fft]
-            total += count * ltas.power_spectrum(chunk, n_fft)
+            frames = np.lib.stride_tricks.sliding_window_view(chunk, n_fft)[::hop]
+            spectra = np.fft.rfft(frames * self._hann, axis=-1)[:, self._bins]
+            total += (spectra.real ** 2 + spectra.imag ** 2).sum(axis=0)
         return self._balance_from_power(total / n_frames)
 
     def measure(self, mids) -> np.ndarray:
-        """Latents (n, latent_dim) of mono windows (n, window), or (latent_dim,) of one (window,)."""
-        mids = np.asarray(mids)
-        single = mids.ndim == 1
-        mids = np.atleast_2d(mids)
+        """Latents (n, latent_dim) of mono windows (n, window), or (latent_dim,) of one (window,):
+        the EQ-encoded balance (LTAS method) or the full audio encoder, on the windows resampled to
+        its rate where this one differs."""
+        single = np.ndim(mids) == 1
+        mids = np.atleast_2d(np.asarray(mids))
         if self.method == "ltas":
             latents = self.bundle.encode_curve(np.stack([self.balance_db(m) for m in mids]))
+        elif self.sample_rate == self.bundle.sample_rate:
+            latents = self.bundle.encode_audio(mids)
         else:
-            latents = self.encode_audio(mids)
+            at_model_rate = np.stack([resample(m, self.sample_rate, self.bundle.sample_rate) for m in mids])
+            latents = self.bundle.encode_audio(_fit_length(at_model_rate, self.bundle.window))
         return latents[0] if single else latents
 
-    def encode_audio(self, mids) -> np.ndarray:
-        """The audio encoder's latents (n, latent_dim) of mono windows (n, window) at this rate."""
-        if self.sample_rate == self.bundle.sample_rate:
-            return self.bundle.encode_audio(mids)
-        at_model_rate = np.stack([resample(m, self.sample_rate, self.bundle.sample_rate) for m in mids])
-        return self.bundle.encode_audio(_fit_length(at_model_rate, self.bundle.window))
-
-    def samples_needed(self, position) -> int:
-        """How many of a stream's latest samples ``stream_state`` needs at ``position``."""
-        if self.method == "encoder":
-            return self.window
-        return min(self.window, position - self._first_new_frame_end(position) + ltas.N_FFT)
-
-    def _first_new_frame_end(self, position) -> int:
-        # frames end at multiples of the frame hop; only those not yet computed, inside the latest
-        # window, and among the last len(_frame_power) are needed
-        hop = self._frame_hop
-        newest = position - position % hop
-        return max(self._last_frame_end + hop, newest - (len(self._frame_power) - 1) * hop,
-                   -(-(position - self.window + ltas.N_FFT) // hop) * hop)
-
-    def stream_state(self, latest_mid, position):
-        """What a stream's latest ``window`` samples measure as, in the form the Processor averages
-        over time: the balance curve (dB on FREQ_GRID) for the LTAS method, the latent for the
-        encoder. ``latest_mid`` holds at least the last ``samples_needed(position)`` samples (oldest
-        first); ``position`` is the stream's sample count after the last of them. None if there is
-        not yet one whole STFT frame."""
-        if self.method == "encoder":
-            return self.measure(latest_mid[-self.window:])
-        n_fft, hop = ltas.N_FFT, self._frame_hop
-        start = position - len(latest_mid)  # stream position of latest_mid[0]
-        ends = np.arange(self._first_new_frame_end(position), position + 1, hop)
-        if len(ends):
-            frames = np.stack([latest_mid[e - start - n_fft: e - start] for e in ends]) * self._hann
-            spectra = np.fft.rfft(frames, axis=-1)
-            n_slots = len(self._frame_power)
-            self._frame_power[(ends // hop) % n_slots] = spectra.real ** 2 + spectra.imag ** 2
-            self._last_frame_end = int(ends[-1])
-            self._frames_stored = min(n_slots, self._frames_stored + len(ends))
-        if self._frames_stored == 0:
-            return None
-        return self._balance_from_power(self._frame_power.sum(axis=0) / self._frames_stored)
-
     def window_states(self, mids) -> np.ndarray:
-        """``stream_state`` of each whole window (n, window) → (n, 121) balances or (n, latent_dim)."""
-        if self.method == "encoder":
-            return self.measure(mids)
-        return np.stack([self.balance_db(m) for m in np.atleast_2d(mids)])
+        """What a stream measures (``state_of_power``) on each whole window (n, window): (n,
+        latent_dim) latents of the encoder's head or (n, 121) balances."""
+        balances = np.stack([self.balance_db(m) for m in np.atleast_2d(mids)])
+        return self.bundle.encode_balance(balances) if self.method == "encoder" else balances
 
     def latent_of_state(self, state, fit_iterations=3, previous=None) -> np.ndarray:
         """The latent of a (time-averaged) state: for the LTAS method, the balance's latent refined by

@@ -1,4 +1,4 @@
-"""Validate and load a semeq model bundle (three ONNX models + manifest.json) with ONNX Runtime.
+"""Validate and load a semeq model bundle (four ONNX models + manifest.json) with ONNX Runtime.
 
 The format is described in docs/bundle.md. Everything that is wrong with a bundle raises BundleError
 naming the offending file, at load time rather than mid-stream. Never imports torch.
@@ -19,8 +19,8 @@ FORMAT = "semeq-bundle"
 FORMAT_VERSION = 1
 MANIFEST_NAME = "manifest.json"
 DEFAULT_BUNDLE_DIR = Path(__file__).resolve().parent / "models" / "default"
-#: The three models of a bundle, by their key under the manifest's "models".
-ROLES = ("audio_encoder", "eq_encoder", "eq_decoder")
+#: The models of a bundle, by their key under the manifest's "models".
+ROLES = ("audio_encoder", "audio_head", "eq_encoder", "eq_decoder")
 #: ONNX Runtime's name for the one tensor type a bundle uses.
 _ORT_FLOAT = "tensor(float)"
 
@@ -109,6 +109,8 @@ def _check_manifest(manifest_path: Path, manifest: dict) -> None:
         _field(manifest_path, p, "low", (int, float))
         _field(manifest_path, p, "high", (int, float))
     neutral = _field(manifest_path, manifest, "neutral_reference", dict)
+    for dotted in ("neutral_reference.n_fft", "neutral_reference.frame_hop"):  # the streaming analysis' frames
+        _field(manifest_path, manifest, dotted, int)
     _number_list(manifest_path, neutral.get("curve_db"), "neutral_reference.curve_db", len(grid))
     for i, term in enumerate(_field(manifest_path, manifest, "terms", list)):
         where = f"terms[{i}]"
@@ -289,6 +291,13 @@ class Bundle:
     def encode_audio(self, windows) -> np.ndarray:
         """Mono float32 audio at ``sample_rate``: (window,) or (n, window) → latent (…, latent_dim)."""
         return self._run("audio_encoder", windows)[0]
+
+    def encode_balance(self, balances_db) -> np.ndarray:
+        """Tonal balances on ``freq_grid`` as the audio encoder's front end computes them (the
+        manifest's ``neutral_reference.definition``): (121,) or (n, 121) → latent (…, latent_dim),
+        what ``encode_audio`` gives for audio of that balance. For streaming analysis, which
+        accumulates the balance's spectrum frame by frame."""
+        return self._run("audio_head", balances_db)[0]
 
     def encode_curve(self, curves_db) -> np.ndarray:
         """dB curves on ``freq_grid``: (121,) or (n, 121) → latent (…, latent_dim)."""

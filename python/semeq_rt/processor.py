@@ -2,7 +2,7 @@
 
 Adaptive mode. The word names a target tonal balance: the neutral reference plus the word's EQ, i.e.
 the latent ``z_target`` (a term's centroid, or the weighted mean of a blend's centroids). The input's
-own balance ``z_audio`` is measured on a ring buffer of recent input (one analysis window every
+own balance ``z_audio`` is measured on the latest input (one analysis window every
 ``analysis_interval`` seconds, averaged over ``adaptation_time`` seconds by an exponential moving
 average). The processor moves the audio toward the target by ``intensity``::
 
@@ -19,9 +19,13 @@ Static mode applies the word's centroid EQ with its gains scaled by ``intensity`
 flowEQ or Audealize do: the same curve whatever the audio.
 
 Band changes reach the filter bank through its per-sample smoothing (``smoothing_ms``), so nothing
-clicks. Analysis either runs inside ``process`` at fixed sample positions (``realtime=False``: the
-output does not depend on the block size, for offline use and tests) or on a background thread
-(``realtime=True``: ``process`` only copies the window and never waits for inference).
+clicks. The measurement is streaming: ``process`` computes the STFT frames of the input's mid as
+the stream completes them (``analysis.BalanceMeter``), and an analysis turns the latest window's
+frames into a balance and runs only the small models on it (the audio encoder's head, or the LTAS
+fit) and the decoder. It runs either inside ``process`` at fixed sample positions (``realtime=False``: the output
+does not depend on the block size, for offline use and tests) or on a background thread
+(``realtime=True``: ``process`` hands over the window's mean spectrum and never waits for
+inference).
 """
 from __future__ import annotations
 
@@ -106,7 +110,8 @@ class Processor:
         (the semantic EQ reaches 20 kHz; see ``semantics.MAX_FREQ_FRACTION``).
     channels : number of channels of every block.
     mode : ``"adaptive"`` (default) or ``"static"``.
-    analysis : ``"encoder"`` (the bundle's audio encoder) or ``"ltas"`` (exact long-term spectrum).
+    analysis : ``"encoder"`` (the bundle's audio encoder: its head on the streamed tonal balance) or
+        ``"ltas"`` (exact long-term spectrum, EQ-encoded and fitted).
     realtime : run analysis on a background thread (True) or inside ``process`` at fixed sample
         positions, deterministically (False, the default).
     loudness_compensation : add an output gain that keeps the K-weighted (BS.1770) loudness of the
@@ -167,8 +172,7 @@ class Processor:
         self._target_params = self._decode(self._z_target)[0][0]
 
         self._lock = threading.Lock()  # control state: term, intensity, measured balance, bands
-        self._process_lock = threading.Lock()  # process() vs reset()
-        self._meter_lock = threading.Lock()  # the analysis' stream state: worker vs reset()
+        self._process_lock = threading.Lock()  # process() vs reset(); also guards the meter's frames
         smoothing_ms = _check_number("smoothing_ms", smoothing_ms, allow_zero=True)
         self._fb = FilterBank(sample_rate, channels, max_bands=16, smoothing_ms=smoothing_ms)
         self._gain = _GainRamp(smoothing_ms * 1e-3 * self.sample_rate)
@@ -191,7 +195,9 @@ class Processor:
                 raise ValueError(f"fit_iterations must be an integer ≥ 0, got {fit_iterations!r}")
             self._fit_iterations = int(fit_iterations)
             self._max_gain_db = _check_number("max_gain_db", max_gain_db)
-            self._ring = np.zeros(self._meter.window, dtype=np.float32)  # the input's mid (mean of channels)
+            # ONNX Runtime allocates on a session's first run at a batch size: the analyses decode
+            # two latents, which happens here first rather than in the first block that analyses
+            self._decode(np.stack([self._z_target, self._z_target]))
         self._reset_stream()
         with self._lock:
             self._update()
@@ -199,12 +205,12 @@ class Processor:
 
         self._worker = None
         if realtime and mode == "adaptive":
-            self._snapshot = np.zeros_like(self._ring)
-            self._snapshot_ready = threading.Event()
+            self._pending_power = None  # the window's mean periodogram, handed to the worker
+            self._power_ready = threading.Event()
             self._stop = threading.Event()
             self._worker_busy = False
             self._worker = threading.Thread(target=_analysis_worker, name="semeq-analysis", daemon=True,
-                                            args=(weakref.ref(self), self._snapshot_ready, self._stop))
+                                            args=(weakref.ref(self), self._power_ready, self._stop))
             self._worker.start()
 
     # ------------------------------------------------------------------------------------------
@@ -303,10 +309,11 @@ class Processor:
             mid = np.pad(mid, (0, window - len(mid)))
         hop = max(1, self._interval)
         windows = np.lib.stride_tricks.sliding_window_view(mid, window)[::hop]
-        state = self._meter.window_states(windows).mean(axis=0)
+        states = self._meter.window_states(windows)
+        state = states.mean(axis=0)
         # the LTAS fit starts from the audio encoder's estimate: the EQ encoder's latent of a music
         # balance lies far from the decoder's manifold (docs/audio-encoder.md)
-        start = self._meter.encode_audio(windows).mean(axis=0) if self._meter.method == "ltas" else None
+        start = self._bundle.encode_balance(states).mean(axis=0) if self._meter.method == "ltas" else None
         with self._process_lock, self._lock:
             at_once = self._samples_seen == 0
             if at_once:
@@ -319,7 +326,7 @@ class Processor:
 
     def reset(self):
         """Forget the stream: filter state, analysis buffer and the measured balance."""
-        with self._process_lock, self._meter_lock, self._lock:
+        with self._process_lock, self._lock:
             self._fb.reset()
             self._reset_stream()
             self._update()
@@ -330,7 +337,7 @@ class Processor:
         analysing synchronously as with ``realtime=False``."""
         if self._worker is not None:
             self._stop.set()
-            self._snapshot_ready.set()
+            self._power_ready.set()
             self._worker.join(timeout=5.0)
             self._worker = None
 
@@ -356,8 +363,6 @@ class Processor:
         self._z_audio = None
         if self.mode == "adaptive":
             self._meter.reset()
-            self._ring[:] = 0.0
-            self._ring_pos = 0
             self._until_analysis = self._meter.window  # first analysis once the window is full
 
     def _prepare(self, x):
@@ -388,8 +393,8 @@ class Processor:
         whole = start == 0 and stop == y.shape[1]
         segment = y if whole else np.ascontiguousarray(y[:, start:stop])
         adaptive = self.mode == "adaptive"
-        if adaptive:
-            self._push(segment)
+        if adaptive:  # the input's mid (mean of the channels) to the analysis: frames as they complete
+            self._meter.push(self._mid(segment))
         self._fb.process_inplace(segment)
         self._gain.apply(segment)
         if not whole:
@@ -401,68 +406,41 @@ class Processor:
                 self._until_analysis = self._interval
                 self._start_analysis()
 
-    def _push(self, segment):
-        """Append the segment's mid (mean of the channels) to the ring buffer."""
-        ring, n, pos = self._ring, len(self._ring), self._ring_pos
-        k = segment.shape[1]
-        if k > n:
-            segment, k = segment[:, -n:], n
-        end = pos + k
-        if end <= n:
-            self._mix_into(segment, ring[pos:end])
-        else:
-            self._mix_into(segment[:, : n - pos], ring[pos:])
-            self._mix_into(segment[:, n - pos:], ring[: end - n])
-        self._ring_pos = end % n
-
-    def _mix_into(self, segment, out):
+    def _mid(self, segment):
+        """The segment's mean of the channels (float32)."""
         if self.channels == 1:
-            out[:] = segment[0]
-            return
-        np.add(segment[0], segment[1], out=out)  # pairwise adds: far cheaper than np.sum on short blocks
+            return segment[0]
+        out = np.add(segment[0], segment[1])  # pairwise adds: far cheaper than np.sum on short blocks
         for c in range(2, self.channels):
             np.add(out, segment[c], out=out)
         out *= np.float32(1.0 / self.channels)
-
-    def _latest(self, n, out=None):
-        """The ring buffer's last ``n`` samples in time order."""
-        ring, pos = self._ring, self._ring_pos
-        if out is None:
-            out = np.empty(n, dtype=np.float32)
-        first = min(n, pos)  # the newest samples sit just before pos
-        out[n - first:] = ring[pos - first:pos]
-        if first < n:
-            out[: n - first] = ring[len(ring) - (n - first):]
         return out
 
     def _start_analysis(self):
-        position = self._samples_seen
+        power = self._meter.stream_power()  # the latest window's frames (the few still pending: now)
+        if power is None:
+            return
         if self._worker is None:
-            self._measure(self._latest(self._meter.samples_needed(position)), position)
+            self._measure(power)
         elif self._worker_busy:  # the worker is still on the previous window: skip this one
             self.skipped_analyses += 1
         else:
-            self._latest(len(self._ring), out=self._snapshot)
-            self._snapshot_position = position
+            self._pending_power = power
             self._worker_busy = True
-            self._snapshot_ready.set()
+            self._power_ready.set()
 
-    def _measure(self, latest_mid, position):
-        """Measure the latest input (mid) samples ending at stream ``position``; fold the result into
-        the moving average of the input's balance and update the EQ."""
-        finite = np.isfinite(latest_mid)
-        mid = latest_mid if finite.all() else np.where(finite, latest_mid, np.float32(0.0))
-        # (the filter bank processes non-finite samples as 0; so does the analysis)
-        with self._meter_lock:
-            state = self._meter.stream_state(mid, position)
-        if state is None or not np.all(np.isfinite(state)):
+    def _measure(self, power):
+        """Measure the latest window from its mean periodogram; fold the result into the moving
+        average of the input's balance and update the EQ."""
+        state = self._meter.state_of_power(power)
+        if not np.all(np.isfinite(state)):
             return
         with self._lock:
             previous = self._state
             self._state = state if previous is None else previous + self._ema * (state - previous)
             averaged, start = self._state, self._z_audio
         if start is None and self._meter.method == "ltas":  # first measurement: as in prime()
-            start = self._meter.encode_audio(mid[None, -self._meter.window:])[0]
+            start = self._bundle.encode_balance(state)
         z = self._meter.latent_of_state(averaged, self._fit_iterations, start)  # model calls outside the lock
         with self._lock:
             if self._state is averaged:  # not reset or primed meanwhile
@@ -527,7 +505,7 @@ class Processor:
 
 
 def _analysis_worker(processor_ref, ready, stop):
-    """Background analysis (realtime mode): measures each snapshot the audio thread hands over.
+    """Background analysis (realtime mode): measures each window's spectrum the audio thread hands over.
     Holds the processor only weakly, so an abandoned processor is collected and the thread ends."""
     while not stop.is_set():
         if not ready.wait(timeout=0.5):
@@ -539,7 +517,7 @@ def _analysis_worker(processor_ref, ready, stop):
         if processor is None or stop.is_set():
             return
         try:
-            processor._measure(processor._snapshot, processor._snapshot_position)
+            processor._measure(processor._pending_power)
         finally:
             processor._worker_busy = False
         del processor

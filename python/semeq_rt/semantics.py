@@ -105,35 +105,60 @@ def blend_latent(weights: dict, bundle=None) -> np.ndarray:
     return sum(w * table[name].centroid.astype(np.float64) for name, w in weights.items()).astype(np.float32)
 
 
+def term_amounts(curves_db, term_curves_db) -> np.ndarray:
+    """How many times each term's EQ curve a curve contains: the least-squares coefficient of the
+    term's level-free curve in the level-free curve over 50 Hz–16 kHz. (…, 121) dB curves and (K, 121)
+    term curves → (…, K); 1.0 means "the reference plus exactly the term's EQ", 0 "none of it",
+    negative "the opposite". Levels are left out because audio balances carry none."""
+    band = ltas.BAND_MASK
+    curves = np.asarray(curves_db, dtype=np.float64)[..., band]
+    terms_ = np.asarray(term_curves_db, dtype=np.float64)[:, band]
+    curves = curves - curves.mean(axis=-1, keepdims=True)
+    terms_ = terms_ - terms_.mean(axis=-1, keepdims=True)
+    return curves @ terms_.T / np.sum(terms_ ** 2, axis=-1)
+
+
+def scores_from_curves(curves_db, scorer) -> np.ndarray:
+    """Calibrated term scores (…, K) of dB curves (…, 121) under a term scorer (the manifest's
+    ``term_scorer``: ``curves_db`` (K, 121), ``slope`` (K,), ``intercept`` (K,)): for each term, the
+    probability that a listener calls the curve by that word rather than another, from the amount of
+    the term's EQ it contains, sigmoid(slope · amount + intercept), fitted per term with equal weight on
+    the term and on the rest (docs/eq-space.md)."""
+    amounts = term_amounts(curves_db, scorer["curves_db"])
+    logits = amounts * np.asarray(scorer["slope"], dtype=np.float64) + np.asarray(scorer["intercept"], dtype=np.float64)
+    return 0.5 * (1.0 + np.tanh(0.5 * logits))  # the logistic function, without overflow
+
+
 @functools.lru_cache(maxsize=8)
-def _term_model(bundle):
-    """(names, centroids (K, D), precision (D, D) or None, per-term spreads (K, D), temperature)."""
+def _term_scorer(bundle):
+    """(term names, scorer arrays) from the manifest's ``term_scorer`` (slopes and intercepts) and the
+    terms' centroid curves, which are the scorer's reference curves."""
+    from .bundle import BundleError
+
     scorer = bundle.manifest.get("term_scorer")
-    if scorer is not None:
-        return (list(scorer["terms"]), np.asarray(scorer["centroids"], dtype=np.float64),
-                np.asarray(scorer["precision"], dtype=np.float64), None, float(scorer["temperature"]))
-    names = list(bundle.terms)
-    centroids = np.stack([bundle.terms[n].centroid for n in names]).astype(np.float64)
-    spreads = np.maximum(np.stack([bundle.terms[n].spread for n in names]).astype(np.float64), 1e-3)
-    return names, centroids, None, spreads, 1.0
+    curves = {t["name"]: t.get("curve_db") for t in bundle.manifest["terms"]}
+    if not isinstance(scorer, dict) or not all(k in scorer for k in ("terms", "slope", "intercept")):
+        raise BundleError(bundle.path / "manifest.json", "term_scorer needs 'terms', 'slope' and 'intercept'")
+    names = list(scorer["terms"])
+    if any(curves.get(n) is None for n in names) or not len(names) == len(scorer["slope"]) == len(scorer["intercept"]):
+        raise BundleError(bundle.path / "manifest.json",
+                          "term_scorer's terms must each have a curve_db in 'terms' and one slope and intercept")
+    return names, {"curves_db": np.asarray([curves[n] for n in names], dtype=np.float64),
+                   "slope": np.asarray(scorer["slope"], dtype=np.float64),
+                   "intercept": np.asarray(scorer["intercept"], dtype=np.float64)}
 
 
 def term_scores(latent, bundle=None) -> dict:
-    """How well each term describes a latent point, as calibrated probabilities with equal priors
-    (so that frequent training words such as warm and bright are not favoured for being frequent),
-    best first, summing to 1. Uses the bundle's ``term_scorer`` (a Gaussian model with a shared
-    precision matrix and a fitted temperature, docs/eq-space.md); a bundle without one is scored with
-    a diagonal Gaussian per term from its centroid and spread."""
-    names, centroids, precision, spreads, temperature = _term_model(get_bundle(bundle))
-    diff = np.asarray(latent, dtype=np.float64) - centroids
-    if precision is not None:
-        log_likelihood = -0.5 * np.einsum("kd,de,ke->k", diff, precision, diff) / temperature
-    else:
-        log_likelihood = -0.5 * np.sum((diff / spreads) ** 2 + 2.0 * np.log(spreads), axis=1)
-    posterior = np.exp(log_likelihood - log_likelihood.max())
-    posterior /= posterior.sum()
-    order = np.argsort(-posterior, kind="stable")
-    return {names[i]: float(posterior[i]) for i in order}
+    """How well each term describes a latent point: per term, a calibrated probability that a listener
+    would use that word for its EQ curve (or audio balance) rather than another word, from how much of
+    the term's EQ it contains (``scores_from_curves``). Terms are scored independently (a curve can be
+    both warm and soft), so the scores do not sum to 1; best first."""
+    bundle = get_bundle(bundle)
+    names, scorer = _term_scorer(bundle)
+    _, response = bundle.decode(np.asarray(latent, dtype=np.float32))
+    scores = scores_from_curves(np.asarray(response, dtype=np.float64).reshape(-1, eqdef.N_GRID)[0], scorer)
+    order = np.argsort(-scores, kind="stable")
+    return {names[i]: float(scores[i]) for i in order}
 
 
 def realisable_bands(params, sample_rate, gain_scale=1.0) -> list:
@@ -147,20 +172,21 @@ def fit_latent(curve_db, initial, bundle=None, iterations=3) -> np.ndarray:
     """The latent whose decoded EQ best reproduces ``curve_db`` (dB on FREQ_GRID; least squares over
     the analysis band, 50 Hz–16 kHz, level removed), refined from ``initial`` by Levenberg–Marquardt
     with finite-difference Jacobians through the bundle's decoder (one batched decoder call per
-    iteration, plus one).
+    iteration, plus one). The level coordinate (the latent's last, docs/eq-space.md) is held at
+    ``initial``'s: a level-free fit cannot determine it.
 
     Why: docs/audio-encoder.md defines the audio's latent as this least-squares fit. The EQ encoder
     alone does not compute it on music (trained on EQ curves, it maps a music balance far from the
     decoder's manifold), and the adaptive EQ inverts the decoded curve, so the miss would stay in the
-    output. On validation music the fit brings the LTAS analysis from 74 % to ≈ 55 % of the input's
-    tilt spread and its second pass from 41 % to ≈ 25 % of the first (docs/processor.md)."""
+    output."""
     bundle = get_bundle(bundle)
     band = ltas.BAND_MASK
     target = np.asarray(curve_db, dtype=np.float64)[band]
     target = target - target.mean()
     z = np.asarray(initial, dtype=np.float64)
     step_size = 0.02
-    probes = np.vstack([np.zeros(len(z)), step_size * np.eye(len(z))])
+    shape_dims = len(z) - 1
+    probes = np.vstack([np.zeros(len(z)), step_size * np.eye(len(z))[:shape_dims]])
 
     def residual_and_jacobian(point):
         _, response = bundle.decode((point + probes).astype(np.float32))
@@ -172,8 +198,8 @@ def fit_latent(curve_db, initial, bundle=None, iterations=3) -> np.ndarray:
     cost, damping = float(np.mean(residual ** 2)), 1.0
     for _ in range(iterations):
         normal = jacobian.T @ jacobian
-        step = np.linalg.solve(normal + damping * np.eye(len(z)), -jacobian.T @ residual)
-        candidate = z + step
+        step = np.linalg.solve(normal + damping * np.eye(shape_dims), -jacobian.T @ residual)
+        candidate = z + np.append(step, 0.0)
         new_residual, new_jacobian = residual_and_jacobian(candidate)
         new_cost = float(np.mean(new_residual ** 2))
         if np.isfinite(new_cost) and new_cost < cost:

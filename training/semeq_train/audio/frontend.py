@@ -2,9 +2,8 @@
 ``eqdef.FREQ_GRID``, the same quantity as ``semeq_rt.ltas.balance_db`` (built from its matrices).
 
 The STFT is a matrix product with Hann-windowed cosines and sines (the ONNX exporter has no
-``torch.fft``), truncated to the FFT bins that the 1/3-octave smoothing uses. Frames (hop = n_fft/2)
-are built by reshaping the audio into hop-long blocks and joining neighbours: faster than ``conv1d``
-here, and unlike ``Tensor.unfold`` it exports to ONNX with a dynamic batch.
+``torch.fft``), truncated to the FFT bins that the 1/3-octave smoothing uses. Frames lie back to back
+(hop = n_fft, ``ltas.HOP``), so they are a reshape of the audio.
 """
 from __future__ import annotations
 
@@ -33,7 +32,7 @@ class BalanceFrontEnd(nn.Module):
         window = ltas.hann(n_fft)
         kernels = np.concatenate([window * np.cos(phase), -window * np.sin(phase)]).T  # (n_fft, 2 * n_bins)
         reference = ltas.MUSIC_REFERENCE_DB if reference_db is None else np.asarray(reference_db)
-        self.n_fft, self.hop, self.n_bins = n_fft, n_fft // 2, last - first
+        self.n_fft, self.hop, self.n_bins = n_fft, n_fft, last - first
         self.register_buffer("dft_kernels", torch.tensor(kernels, dtype=torch.float32))
         self.register_buffer("smoothing_t", torch.tensor(smoothing[:, first:last].T, dtype=torch.float32))
         self.register_buffer("reference_band", torch.tensor(reference[ltas.BAND_MASK], dtype=torch.float32))
@@ -43,9 +42,8 @@ class BalanceFrontEnd(nn.Module):
         """(batch, samples) → (batch, n_band) mean Welch power on the 1/3-octave bands, of the audio
         scaled to unit RMS (= ltas.power_spectrum followed by the smoothing matrix)."""
         scale = torch.sqrt(torch.mean(audio * audio, dim=-1, keepdim=True) + 1e-20)
-        n_blocks = audio.shape[-1] // self.hop
-        blocks = (audio[:, : n_blocks * self.hop] / scale).reshape(audio.shape[0], n_blocks, self.hop)
-        frames = torch.cat([blocks[:, :-1], blocks[:, 1:]], dim=-1)  # (batch, frames, n_fft)
+        n_frames = audio.shape[-1] // self.n_fft
+        frames = (audio[:, : n_frames * self.n_fft] / scale).reshape(audio.shape[0], n_frames, self.n_fft)
         spectra = frames @ self.dft_kernels
         power = (spectra * spectra).mean(dim=1)  # (batch, 2 * n_bins): re² and im², frame mean
         power = power[:, : self.n_bins] + power[:, self.n_bins :]

@@ -17,7 +17,7 @@ from semeq_rt import ltas
 from ..checkpoint_file import read_checkpoint
 from .frontend import BalanceFrontEnd
 
-CHECKPOINT_FORMAT = "semeq-audio-encoder/1"
+CHECKPOINT_FORMAT = "semeq-audio-encoder/2"  # 2: frames back to back, level coordinate
 #: The model's input contract (also written into every checkpoint).
 SAMPLE_RATE = ltas.SAMPLE_RATE
 WINDOW = 1 << 17   # 2.73 s at 48 kHz; see docs/audio-encoder.md for the choice
@@ -27,7 +27,10 @@ BALANCE_SCALE_DB = 6.0  # balances are divided by this before the head (music's 
 
 class AudioEncoder(nn.Module):
     """``audio`` (batch, samples) float32 mono at 48 kHz, nominally WINDOW samples (any length
-    ≥ ltas.N_FFT works) → ``latent`` (batch, latent_dim)."""
+    ≥ ltas.N_FFT works) → ``latent`` (batch, latent_dim).
+
+    The head gives the latent's shape coordinates; the last, the EQ space's level coordinate, is 0:
+    a tonal balance carries no level (docs/eq-space.md)."""
 
     def __init__(self, latent_dim: int, hidden: int = 256, depth: int = 3, reference_db=None):
         super().__init__()
@@ -37,11 +40,12 @@ class AudioEncoder(nn.Module):
         for _ in range(depth):
             layers += [nn.Linear(width, hidden), nn.SiLU()]
             width = hidden
-        self.head = nn.Sequential(*layers, nn.Linear(width, latent_dim))
+        self.head = nn.Sequential(*layers, nn.Linear(width, latent_dim - 1))
 
     def from_balance(self, balance_db: torch.Tensor) -> torch.Tensor:
         """(batch, 121) balance from the front end → latent (the trainable part)."""
-        return self.head(balance_db[:, self.band_index] / BALANCE_SCALE_DB)
+        shape = self.head(balance_db[:, self.band_index] / BALANCE_SCALE_DB)
+        return torch.cat([shape, torch.zeros_like(shape[:, :1])], dim=-1)
 
     def forward(self, audio: torch.Tensor) -> torch.Tensor:
         return self.from_balance(self.frontend(audio))

@@ -97,11 +97,13 @@ def report_markdown(space: EqSpace, metrics: dict, cv: dict | None, checkpoint: 
             f"| — nearest centroid on raw curves, same folds | {cv['warm_vs_bright_raw_nearest_centroid_accuracy']:.3f} |",
         ]
     lines += [
+        f"| Spearman of the \"warm\" / \"bright\" score with the curve's tilt (dB/octave, 50 Hz–16 kHz), "
+        f"held-out SAFE curves | {m['warm_score_tilt_spearman']:.2f} / {m['bright_score_tilt_spearman']:.2f} |",
         f"| top-1 / top-5 over all {m['n_terms']} terms, all held-out examples | {m['top1']:.3f} / {m['top5']:.3f} |",
         f"| top-1 / top-5, balanced (mean over terms) | {m['top1_balanced']:.3f} / {m['top5_balanced']:.3f} "
         f"(chance {m['chance_top1_balanced']:.3f} / {m['chance_top5_balanced']:.3f}) |",
         f"| top-1 on SAFE / on SocialFX held-out examples | {m['top1_safe']:.3f} / {m['top1_socialfx']:.3f} |",
-        f"| balanced NLL of the calibrated scores (uniform: {m['uniform_nll']:.3f}) | {m['balanced_nll']:.3f} |",
+        f"| balanced one-vs-rest log loss of the calibrated scores (constant 0.5: {m['constant_log_loss']:.3f}) | {m['balanced_log_loss']:.3f} |",
         "",
         "## Terms",
         "",

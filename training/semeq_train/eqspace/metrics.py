@@ -6,13 +6,14 @@ import copy
 
 import numpy as np
 import torch
+from scipy.stats import spearmanr
 
 from semeq_rt import eqdef
 
 from . import curves as eqcurves
 from .data import EqCorpus
 from .space import EqSpace
-from .terms import balanced_nll
+from .terms import balanced_log_loss
 
 
 def rms_db(pred: np.ndarray, target: np.ndarray) -> np.ndarray:
@@ -86,20 +87,21 @@ def semantic_metrics(space: EqSpace, corpus: EqCorpus, split: str) -> dict:
     warm, bright = names.index("warm"), names.index("bright")
     labelled = corpus.select(split) & (corpus.term >= 0)
     labels = corpus.term[labelled]
-    z = space.encode(corpus.curves[labelled])
-    with torch.no_grad():
-        logits = space.scorer.logits(z).double()
-    log_probs = torch.log_softmax(logits, -1).numpy()
-    rank = (logits > logits[torch.arange(len(labels)), labels][:, None]).sum(1).numpy()  # 0 = top-1
+    scores = space.term_scores(space.encode(corpus.curves[labelled])).numpy()
+    rank = (scores > scores[np.arange(len(labels)), labels][:, None]).sum(1)  # 0 = top-1
     is_safe = corpus.source[labelled] == 0
     pair = np.isin(labels, [warm, bright]) & is_safe
-    pair_pred = np.where(logits[pair, bright].numpy() > logits[pair, warm].numpy(), bright, warm)
+    pair_pred = np.where(scores[pair, bright] > scores[pair, warm], bright, warm)
 
     # Reference: nearest centroid on the raw curves (train-split SAFE warm/bright means).
     train_pair = corpus.select("train", "safe") & np.isin(corpus.term, [warm, bright])
     raw_centroids = np.stack([corpus.curves[train_pair & (corpus.term == k)].mean(0) for k in (warm, bright)])
     raw = corpus.curves[labelled][pair]
     raw_pred = np.array([warm, bright])[((raw[:, None] - raw_centroids[None]) ** 2).sum(-1).argmin(1)]
+
+    # Do the scores follow the curve's tilt, as they should for these two words (held-out SAFE curves)?
+    safe_curves = corpus.curves[labelled][is_safe].astype(np.float64)
+    tilt = np.polyfit(np.log2(eqdef.FREQ_GRID[eqcurves.LEVEL_MASK]), safe_curves[:, eqcurves.LEVEL_MASK].T, 1)[0]
 
     per_term = {}
     for k, name in enumerate(names):
@@ -116,13 +118,15 @@ def semantic_metrics(space: EqSpace, corpus: EqCorpus, split: str) -> dict:
         "warm_vs_bright_accuracy": float((pair_pred == labels[pair]).mean()),
         "warm_vs_bright_n": int(pair.sum()),
         "warm_vs_bright_raw_nearest_centroid_accuracy": float((raw_pred == labels[pair]).mean()),
+        "warm_score_tilt_spearman": float(spearmanr(scores[is_safe, warm], tilt)[0]),
+        "bright_score_tilt_spearman": float(spearmanr(scores[is_safe, bright], tilt)[0]),
         "top1": float((rank < 1).mean()), "top5": float((rank < 5).mean()),
         "top1_balanced": float(np.mean([t["top1"] for t in present])),
         "top5_balanced": float(np.mean([t["top5"] for t in present])),
         "top1_safe": float((rank[is_safe] < 1).mean()), "top1_socialfx": float((rank[~is_safe] < 1).mean()),
         "n_labelled": int(len(labels)), "n_terms_with_heldout": len(present), "n_terms": len(names),
         "chance_top1_balanced": 1.0 / len(names), "chance_top5_balanced": 5.0 / len(names),
-        "balanced_nll": balanced_nll(log_probs, labels), "uniform_nll": float(np.log(len(names))),
+        "balanced_log_loss": balanced_log_loss(scores, labels), "constant_log_loss": float(np.log(2.0)),
         "per_term": per_term,
     }
 

@@ -1,8 +1,8 @@
-"""The EQ space's networks: curve → latent (``EqEncoder``), latent → 13 parameters (``EqDecoder``),
-latent → calibrated term probabilities (``TermScorer``).
+"""The EQ space's networks: curve → latent (``EqEncoder``), latent → 13 parameters (``EqDecoder``).
 
-All three are plain float32 ``nn.Module``s of exportable ops (Linear, SiLU, tanh, sigmoid, exp,
-max/clamp, softmax) so that ``torch.onnx.export`` takes them as they are.
+Both are plain float32 ``nn.Module``s of exportable ops (Linear, SiLU, tanh, sigmoid, exp, max/clamp,
+concat) so that ``torch.onnx.export`` takes them as they are. (The term scorer is numpy:
+``semeq_rt.semantics.scores_from_curves``.)
 """
 from __future__ import annotations
 
@@ -28,19 +28,23 @@ def _mlp(n_in: int, hidden: int, n_out: int, depth: int) -> nn.Sequential:
 class EqEncoder(nn.Module):
     """(B, 121) dB curve on FREQ_GRID → (B, latent_dim) latent.
 
-    The curve's mean over 50 Hz–16 kHz is removed first, so the latent depends on the curve's shape
-    only: a level-normalised audio tonal balance and the full EQ curve it came from encode alike.
+    The last coordinate is the curve's level (mean dB over 50 Hz–16 kHz) / CURVE_SCALE_DB, exactly; the
+    other latent_dim − 1 are learned from the level-free shape. A 5-band EQ's shape does not fix its
+    level (docs/eq-space.md), so the decoder needs it to reproduce a setting; the shape coordinates
+    are level-invariant, so an audio balance (level-free: level coordinate 0) and the EQ curve it came
+    from share them.
     """
 
     def __init__(self, latent_dim: int, hidden: int = 256, depth: int = 2):
         super().__init__()
         level_weights = torch.as_tensor(LEVEL_MASK, dtype=torch.float32)
         self.register_buffer("level_weights", level_weights / level_weights.sum())
-        self.net = _mlp(eqdef.N_GRID, hidden, latent_dim, depth)
+        self.net = _mlp(eqdef.N_GRID, hidden, latent_dim - 1, depth)
 
     def forward(self, curve_db: torch.Tensor) -> torch.Tensor:
         level = (curve_db * self.level_weights).sum(-1, keepdim=True)
-        return self.net((curve_db - level) / CURVE_SCALE_DB)
+        shape = self.net((curve_db - level) / CURVE_SCALE_DB)
+        return torch.cat([shape, level / CURVE_SCALE_DB], dim=-1)
 
 
 class EqDecoder(nn.Module):
@@ -81,27 +85,3 @@ class EqDecoder(nn.Module):
             gain[3], f3, self._log_range(raw, 10),
             gain[4], self._log_range(raw, 12),
         ], dim=-1)
-
-
-class TermScorer(nn.Module):
-    """(B, latent_dim) latent → (B, n_terms) calibrated term probabilities.
-
-    A Gaussian class model with one shared (pooled, shrunk) covariance and equal priors, so that a
-    term's score reflects how typical the point is of it and not how many examples the term had;
-    the temperature is fitted on held-out validation data.
-    """
-
-    def __init__(self, centroids: torch.Tensor, precision: torch.Tensor, temperature: float):
-        super().__init__()
-        self.register_buffer("centroids", centroids.float())
-        self.register_buffer("precision", precision.float())
-        self.register_buffer("temperature", torch.tensor(float(temperature)))
-
-    def logits(self, z: torch.Tensor) -> torch.Tensor:
-        diff = z[:, None, :] - self.centroids[None, :, :]
-        mahalanobis = ((diff @ self.precision) * diff).sum(-1)
-        return -0.5 * mahalanobis / self.temperature
-
-    def forward(self, z: torch.Tensor) -> torch.Tensor:
-        return torch.softmax(self.logits(z), dim=-1)
-

@@ -53,13 +53,15 @@ def term_curves(space: EqSpace, path):
 
 
 def latent_map(space: EqSpace, corpus: EqCorpus, path):
-    """Training latents and term centroids projected on the two leading discriminant directions of
-    the term model (the plane that best separates the terms' centroids under its covariance)."""
+    """Training latents and term centroids projected on the two leading discriminant directions of the
+    terms (the plane that best separates the terms' centroids under their pooled within-term covariance)."""
     z = space.encode(corpus.curves).numpy().astype(np.float64)
-    centroids = space.scorer.centroids.numpy().astype(np.float64)
-    precision = space.scorer.precision.numpy().astype(np.float64)
-    # Whiten by the shared covariance, then take the principal axes of the whitened centroids.
-    whiten = np.linalg.cholesky(precision)
+    centroids = np.array([space.terms[n]["centroid"] for n in space.term_names], dtype=np.float64)
+    labelled = corpus.select("train") & (corpus.term >= 0)
+    residual = z[labelled] - centroids[corpus.term[labelled]]
+    covariance = residual.T @ residual / max(int(labelled.sum()) - len(centroids), 1)
+    # Whiten by the pooled covariance, then take the principal axes of the whitened centroids.
+    whiten = np.linalg.cholesky(np.linalg.inv(covariance + 1e-6 * np.eye(len(covariance))))
     cw = (centroids - centroids.mean(0)) @ whiten
     axes = np.linalg.svd(cw, full_matrices=False)[2][:2].T
     project = lambda v: (v - centroids.mean(0)) @ whiten @ axes  # noqa: E731

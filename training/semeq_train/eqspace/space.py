@@ -9,26 +9,31 @@ import torch
 from semeq_rt import eqdef
 
 from ..checkpoint_file import read_checkpoint
-from .model import EqDecoder, EqEncoder, TermScorer
+from semeq_rt.semantics import scores_from_curves
 
-CHECKPOINT_FORMAT = "semeq-eqspace/1"
+from .model import EqDecoder, EqEncoder
+
+CHECKPOINT_FORMAT = "semeq-eqspace/2"  # 2: level coordinate, amount-based term scorer
 
 
 class EqSpace:
     """Encoder, decoder and term model of the semantic EQ space (see docs/eq-space.md).
 
-    - ``encode(curve_db (B, 121)) → z (B, D)``: level-invariant (the 50 Hz–16 kHz mean is removed).
+    - ``encode(curve_db (B, 121)) → z (B, D)``: z[:, :-1] from the level-free shape, z[:, -1] = the
+      curve's level (mean dB over 50 Hz–16 kHz) / 6 dB.
     - ``decode_params(z) → (B, 13)`` in eqdef's layout and units, within its ranges, peaks ordered.
     - ``decode_curve(z) → (B, 121)`` dB, via ``eqdef.params_response_db`` (float64).
     - ``terms``: name → {"centroid", "spread", "spread_rms", "count", "params", "curve_db", …}.
-    - ``term_names``; ``term_scores(z) → (B, n_terms)`` calibrated probabilities (equal priors).
+    - ``term_names``; ``term_scores(z) → (B, n_terms)``: per term, a calibrated probability (term vs
+      the other terms, equal priors) from the amount of the term's EQ in the decoded curve.
+    - ``scorer``: the numbers of ``semeq_rt.semantics.scores_from_curves`` (curves_db, slope, intercept).
     """
 
-    def __init__(self, encoder: EqEncoder, decoder: EqDecoder, scorer: TermScorer, terms: dict,
+    def __init__(self, encoder: EqEncoder, decoder: EqDecoder, scorer: dict, terms: dict,
                  config: dict, metrics: dict | None = None, data_sha256: dict | None = None):
         self.encoder = encoder.eval()
         self.decoder = decoder.eval()
-        self.scorer = scorer.eval()
+        self.scorer = scorer
         self.terms = terms
         self.term_names = list(terms)
         self.config = config
@@ -50,9 +55,8 @@ class EqSpace:
     def decode_curve(self, z) -> torch.Tensor:
         return eqdef.params_response_db(self.decode_params(z).double())
 
-    @torch.no_grad()
     def term_scores(self, z) -> torch.Tensor:
-        return self.scorer(_as_batch(z, self.latent_dim, "z"))
+        return torch.as_tensor(scores_from_curves(self.decode_curve(z).numpy(), self.scorer))
 
     def centroid(self, term: str) -> torch.Tensor:
         if term not in self.terms:
@@ -65,7 +69,7 @@ class EqSpace:
             "config": self.config,
             "encoder": self.encoder.state_dict(),
             "decoder": self.decoder.state_dict(),
-            "scorer": self.scorer.state_dict(),
+            "scorer": self.scorer,
             "terms": self.terms,
             "metrics": self.metrics,
             "data_sha256": self.data_sha256,
@@ -95,7 +99,4 @@ def load_checkpoint(path) -> EqSpace:
     decoder = EqDecoder(cfg["latent_dim"], cfg["hidden"], cfg["depth"])
     encoder.load_state_dict(ckpt["encoder"])
     decoder.load_state_dict(ckpt["decoder"])
-    n_terms = len(ckpt["terms"])
-    scorer = TermScorer(torch.zeros(n_terms, cfg["latent_dim"]), torch.eye(cfg["latent_dim"]), 1.0)
-    scorer.load_state_dict(ckpt["scorer"])
-    return EqSpace(encoder, decoder, scorer, ckpt["terms"], cfg, ckpt["metrics"], ckpt["data_sha256"])
+    return EqSpace(encoder, decoder, ckpt["scorer"], ckpt["terms"], cfg, ckpt["metrics"], ckpt["data_sha256"])

@@ -1,50 +1,78 @@
-"""Per-term semantics in the latent space: centroids, spreads, and a calibrated scorer.
+"""Per-term semantics: centroids, spreads, and the calibrated term scorer.
 
-Class balance: warm and bright own most examples, so the scorer uses equal priors, and its
-temperature is fitted by class-balanced negative log-likelihood (each validation example weighted by
-1 / its term's count), which is the calibration that matches equal priors.
+The scorer is ``semeq_rt.semantics.scores_from_curves`` (numpy, shared with the runtime): for term t,
+sigmoid(slope_t · amount_t + intercept_t), where amount_t is how many times t's centroid EQ curve a
+curve contains (level-free least squares over 50 Hz–16 kHz). Each term is fitted on its own, by a
+logistic regression of "labelled t" against "labelled with another term" on the decoded curves of the
+training examples, the two sides weighted equally (equal priors: warm and bright, 60 % of SAFE-DB, are
+not favoured for being frequent). An L2 penalty on the slope keeps terms with five examples sane; its
+strength is chosen on the validation split.
+
+Why one amount per term rather than a joint model of the latent: a score then rises monotonically
+with the amount of the word's EQ in the curve, for EQ curves and music balances alike (docs/eq-space.md
+compares it with the Gaussian posterior over all terms that it replaced, whose "warm" share rose and
+fell again as a balance got darker, because dark, bassy and full took over).
 """
 from __future__ import annotations
 
 import numpy as np
-import torch
-from scipy.optimize import minimize_scalar
 
-from .model import TermScorer
+from semeq_rt.semantics import scores_from_curves, term_amounts
 
-
-def fit_gaussian(z: np.ndarray, labels: np.ndarray, n_terms: int, shrinkage: float):
-    """Centroids (K, D) and the precision of the pooled within-term covariance, shrunk toward
-    (trace / D) · I by ``shrinkage`` so that it stays well conditioned with few examples per term."""
-    z = np.asarray(z, dtype=np.float64)
-    centroids = np.stack([z[labels == k].mean(0) for k in range(n_terms)])
-    residual = z - centroids[labels]
-    cov = residual.T @ residual / max(len(z) - n_terms, 1)
-    dim = cov.shape[0]
-    cov = (1.0 - shrinkage) * cov + shrinkage * np.trace(cov) / dim * np.eye(dim)
-    return centroids, np.linalg.inv(cov)
+#: Candidate L2 strengths on the slope; the one with the lowest validation log loss is kept.
+L2_GRID = (0.01, 0.1, 1.0, 10.0)
 
 
-def balanced_nll(log_probs: np.ndarray, labels: np.ndarray) -> float:
-    """Mean negative log-likelihood with every term weighted equally."""
-    nll = -log_probs[np.arange(len(labels)), labels]
-    terms = np.unique(labels)
-    return float(np.mean([nll[labels == k].mean() for k in terms]))
+def fit_logistic(x: np.ndarray, y: np.ndarray, weights: np.ndarray, l2: float, iterations: int = 50):
+    """(slope, intercept) of a weighted logistic regression of y ∈ {0, 1} on one feature x (Newton)."""
+    design = np.stack([x, np.ones_like(x)], axis=1)
+    penalty = np.diag([l2, 0.0])
+    theta = np.zeros(2)
+    for _ in range(iterations):
+        p = 0.5 * (1.0 + np.tanh(0.5 * design @ theta))
+        gradient = design.T @ (weights * (p - y)) + penalty @ theta
+        hessian = (design * (weights * p * (1.0 - p))[:, None]).T @ design + penalty + 1e-12 * np.eye(2)
+        step = np.linalg.solve(hessian, gradient)
+        theta -= step
+        if np.abs(step).max() < 1e-10:
+            break
+    return float(theta[0]), float(theta[1])
 
 
-def fit_term_scorer(z_train, labels_train, z_val, labels_val, n_terms: int, shrinkage: float) -> TermScorer:
-    """Gaussian term model on training latents; temperature by balanced NLL on validation latents."""
-    centroids, precision = fit_gaussian(z_train, labels_train, n_terms, shrinkage)
-    scorer = TermScorer(torch.as_tensor(centroids), torch.as_tensor(precision), 1.0)
-    with torch.no_grad():
-        base = scorer.logits(torch.as_tensor(z_val, dtype=torch.float32)).double()
+def balanced_weights(is_term: np.ndarray) -> np.ndarray:
+    """Half the total weight on the term's examples, half on the others'."""
+    n_pos = max(int(is_term.sum()), 1)
+    n_neg = max(int((~is_term).sum()), 1)
+    return np.where(is_term, 0.5 / n_pos, 0.5 / n_neg)
 
-    def nll(log_t):
-        return balanced_nll(torch.log_softmax(base / np.exp(log_t), -1).numpy(), labels_val)
 
-    log_t = minimize_scalar(nll, bounds=(-5.0, 8.0), method="bounded").x
-    scorer.temperature.fill_(float(np.exp(log_t)))
-    return scorer
+def balanced_log_loss(scores: np.ndarray, labels: np.ndarray) -> float:
+    """Mean over terms with examples of each term's one-vs-rest log loss, term and rest weighted equally."""
+    scores = np.clip(scores, 1e-12, 1.0 - 1e-12)
+    losses = []
+    for k in np.unique(labels):
+        is_term = labels == k
+        loss = -np.where(is_term, np.log(scores[:, k]), np.log(1.0 - scores[:, k]))
+        losses.append(float((balanced_weights(is_term) * loss).sum()))
+    return float(np.mean(losses))
+
+
+def fit_term_scorer(curves_train, labels_train, curves_val, labels_val, term_curves) -> dict:
+    """The scorer's numbers (``scores_from_curves``'s ``scorer`` argument, plus the chosen L2 and its
+    validation loss) from decoded curves (N, 121) with term labels, and the terms' centroid curves (K, 121)."""
+    amounts = term_amounts(curves_train, term_curves)
+    best = None
+    for l2 in L2_GRID:
+        fits = [fit_logistic(amounts[:, k], (labels_train == k).astype(float),
+                             balanced_weights(labels_train == k), l2) for k in range(len(term_curves))]
+        scorer = {"curves_db": np.asarray(term_curves, dtype=np.float64), "slope": np.array([f[0] for f in fits]),
+                  "intercept": np.array([f[1] for f in fits])}
+        loss = balanced_log_loss(scores_from_curves(curves_val, scorer), labels_val)
+        if best is None or loss < best[0]:
+            best = (loss, l2, scorer)
+    loss, l2, scorer = best
+    return {"curves_db": scorer["curves_db"].tolist(), "slope": scorer["slope"].tolist(),
+            "intercept": scorer["intercept"].tolist(), "l2": l2, "validation_log_loss": loss}
 
 
 def term_table(names, z_train, labels_train, curves_train, centroid_params, centroid_curves, counts) -> dict:

@@ -28,7 +28,7 @@ from .terms import fit_term_scorer, term_table
 @dataclass
 class TrainConfig:
     seed: int = 0
-    latent_dim: int = 16
+    latent_dim: int = 17  # 16 learned shape coordinates + the level
     hidden: int = 256
     depth: int = 2
     steps: int = 12000
@@ -38,7 +38,6 @@ class TrainConfig:
     synthetic_pool: int = 100_000
     lr: float = 2e-3
     term_loss_weight: float = 0.3
-    shrinkage: float = 0.1
     min_examples: int = 5
     threads: int = 1
 
@@ -133,25 +132,28 @@ def train(corpus: EqCorpus, config: TrainConfig, progress: bool = True) -> EqSpa
 
 
 def build_space(corpus: EqCorpus, config: TrainConfig, encoder, decoder, train_seconds: float) -> EqSpace:
-    """Fit the term model on the trained encoder's latents and assemble the EqSpace."""
+    """Term centroids, their EQs and the term scorer from the trained networks, assembled as an EqSpace."""
     encoder.eval()
     decoder.eval()
-    with torch.no_grad():
-        z_all = encoder(torch.as_tensor(corpus.curves)).numpy()
     labelled = corpus.term >= 0
     train_mask = labelled & (corpus.split == SPLITS.index("train"))
     val_mask = labelled & (corpus.split == SPLITS.index("val"))
-    scorer = fit_term_scorer(z_all[train_mask], corpus.term[train_mask], z_all[val_mask], corpus.term[val_mask],
-                             len(corpus.terms), config.shrinkage)
-    centroids = scorer.centroids
     with torch.no_grad():
-        centroid_params = decoder(centroids).double()
+        z_all = encoder(torch.as_tensor(corpus.curves))
+        decoded = eqdef.params_response_db(decoder(z_all).double()).numpy()
+    z_all = z_all.numpy()
+    labels = corpus.term
+    centroids = np.stack([z_all[train_mask & (labels == k)].mean(0) for k in range(len(corpus.terms))])
+    with torch.no_grad():
+        centroid_params = decoder(torch.as_tensor(centroids, dtype=torch.float32)).double()
     centroid_curves = eqdef.params_response_db(centroid_params).numpy()
+    scorer = fit_term_scorer(decoded[train_mask], labels[train_mask], decoded[val_mask], labels[val_mask],
+                             centroid_curves)
     counts = {}
     for k, name in enumerate(corpus.terms):
         per_split = {s: int((corpus.term[corpus.split == i] == k).sum()) for i, s in enumerate(SPLITS)}
         counts[name] = {**corpus.term_counts[name], **per_split, "total": sum(per_split.values())}
-    terms = term_table(corpus.terms, z_all[train_mask], corpus.term[train_mask], corpus.curves[train_mask],
+    terms = term_table(corpus.terms, z_all[train_mask], labels[train_mask], corpus.curves[train_mask],
                        centroid_params.numpy(), centroid_curves, counts)
     full_config = {**asdict(config), "socialfx_db_scale": corpus.socialfx_db_scale,
                    "train_seconds": round(train_seconds, 1)}
