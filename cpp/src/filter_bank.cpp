@@ -171,7 +171,7 @@ struct FilterBank::Engine {
     std::vector<RampPath> path;        // per slot, for Param ramps
     alignas(64) double constCoefs[detail::kMaxVectorsPerChain * kNumCoefs * kMaxWidth];
     alignas(64) double passState[detail::kMaxVectorsPerChain * 2 * kMaxWidth];  // >= groups * vectors
-    std::vector<double> pointCoefs;    // [kMaxControlPoints][5][kMaxWidth]
+    std::vector<double> pointCoefs;    // [kMaxControlPoints][kMaxVectorsPerChain][5][kMaxWidth]
 
     Engine(double sampleRate, int ch, int bands, int64_t k, int64_t s)
         : fs(sampleRate), channels(ch), maxBands(bands),
@@ -184,7 +184,8 @@ struct FilterBank::Engine {
           secondBuffer(roundUp(channelsPadded * kGroupStride, kPageDoubles) + kHalfPageDoubles),
           buffers(static_cast<size_t>(2 * secondBuffer), 0.0),
           control(static_cast<size_t>(kMaxControlPoints) * bands), path(bands),
-          pointCoefs(static_cast<size_t>(kMaxControlPoints) * kNumCoefs * kMaxWidth, 0.0) {}
+          pointCoefs(static_cast<size_t>(kMaxControlPoints) * detail::kMaxVectorsPerChain * kNumCoefs * kMaxWidth,
+                     0.0) {}
 
     double rampU(int64_t p) const {
         if (rampSamples == 0) return 1.0;
@@ -212,8 +213,14 @@ struct FilterBank::Engine {
             case RampMode::Param: {
                 if (rampU(p) >= 1.0) return coefTo[i];
                 const Slot s = paramsAt(i, p);
-                if (!path[i].fixedFreq) return designSlot(s, fs);
-                return rbjDesignTrig(s.band.type, path[i].cosW0, path[i].sinW0, s.band.gainDb, s.band.q);
+                // exp instead of the cookbook's pow(10, gain / 40), ~10 ns less per design (a ramp
+                // designs every moving slot at every control point); only the end points, designed
+                // by rbjDesign, must match eqdef to the last bit
+                const double bigA = std::exp(s.band.gainDb * (2.30258509299404568402 / 40.0));
+                if (path[i].fixedFreq)
+                    return rbjDesignTrigA(s.band.type, path[i].cosW0, path[i].sinW0, bigA, s.band.q);
+                const double w0 = 2.0 * 3.14159265358979323846 * s.band.freq / fs;
+                return rbjDesignTrigA(s.band.type, std::cos(w0), std::sin(w0), bigA, s.band.q);
             }
             case RampMode::Coef:
             default: {
@@ -330,13 +337,18 @@ struct FilterBank::Engine {
         int depth;     // sections per vector
         int vectors;   // vectors per chain (chunk = vectors * depth sections)
         int chunks, groups;
-        int groupsPerPass() const { return vectors > 1 ? 1 : groups >= 4 ? 4 : groups >= 2 ? 2 : 1; }
+        int maxGroups;  // per pass: 4 in the 1- and 2-lane kernels, else 2 (kernel_api.h)
+        int groupsPerPass() const {
+            return vectors > 1 ? 1 : groups >= maxGroups ? maxGroups : groups >= 2 ? 2 : 1;
+        }
     };
     Layout layout{};  // chooseLayout for layoutKey
 
     // Rough cost model in cycles: a pass runs (groups per pass) x vectors independent chains; a step
-    // is bound by the chain's latency (~13 cycles measured) or by issue (~5.5 cycles per vector).
-    // Ramps run with one vector per chain (kernel_impl.h).
+    // is bound by the chain's latency (~13 cycles, measured before the kernels fused multiply-adds
+    // and skewed short chains) or by issue (~5.5 cycles per vector). For 2 and 16 channels on
+    // AVX-512 and AVX2 it still picks the fastest pass measured (docs/dsp.md). Ramps run with one
+    // vector per chain except where they interpolate along time (kernel_impl.h).
     Layout chooseLayout(int width, bool ramp) const {
         Layout best{};
         double bestCost = -1.0;
@@ -344,9 +356,12 @@ struct FilterBank::Engine {
             if (cpv > 1 && cpv / 2 >= channels) break;
             const int depth = width / cpv;
             const int groups = (channels + cpv - 1) / cpv;
-            for (int vectors = 1; vectors <= (ramp ? 1 : detail::kMaxVectorsPerChain); ++vectors) {
+            const bool laneRamp = ramp && !(cpv == width && width >= detail::kMinTimeRampWidth);
+            const int maxVectors = laneRamp ? 1 : detail::kMaxVectorsPerChain;
+            const int maxGroups = width <= detail::kMaxWidthForFourGroups ? 4 : 2;
+            for (int vectors = 1; vectors <= maxVectors; ++vectors) {
                 if (vectors > 1 && (vectors - 1) * depth >= active) break;
-                Layout l{cpv, depth, vectors, (active + vectors * depth - 1) / (vectors * depth), groups};
+                Layout l{cpv, depth, vectors, (active + vectors * depth - 1) / (vectors * depth), groups, maxGroups};
                 const int perPass = l.groupsPerPass();
                 const double passes = static_cast<double>(l.chunks) * ((groups + perPass - 1) / perPass);
                 const double cost = passes * static_cast<double>(kSubBlock + vectors * depth - 1) *
@@ -376,8 +391,9 @@ struct FilterBank::Engine {
         }
     }
 
-    // Per control point of the sub-block and per lane: the coefficients of the lane's section (the
-    // kernel interpolates between consecutive points, see kernel_impl.h).
+    // Per control point of the sub-block, vector of the chain and lane: the coefficients of the lane's
+    // section, [p][vector][5][width] (the kernel interpolates between consecutive points, see
+    // kernel_impl.h).
     void fillControlPoints(const Layout& l, int chunk, int64_t n) {
         const int width = l.cpv * l.depth;
         const int64_t first = floorTo(pos, interval);
@@ -386,15 +402,16 @@ struct FilterBank::Engine {
         int cpvShift = 0;  // lane i runs section i >> cpvShift (cpv is a power of two)
         while ((1 << cpvShift) < l.cpv) ++cpvShift;
         const KernelCoefs* lane[kMaxWidth];
-        for (int p = 0; p < count; ++p) {
-            double* out = pointCoefs.data() + static_cast<size_t>(p) * kNumCoefs * width;
-            for (int i = 0; i < width; ++i) {
-                const int slot = chunk * l.depth + (i >> cpvShift);
-                lane[i] = slot < active ? &control[static_cast<size_t>(p) * maxBands + slot] : &identity;
+        double* out = pointCoefs.data();
+        for (int p = 0; p < count; ++p)
+            for (int v = 0; v < l.vectors; ++v, out += kNumCoefs * width) {
+                for (int i = 0; i < width; ++i) {
+                    const int slot = (chunk * l.vectors + v) * l.depth + (i >> cpvShift);
+                    lane[i] = slot < active ? &control[static_cast<size_t>(p) * maxBands + slot] : &identity;
+                }
+                for (int k = 0; k < kNumCoefs; ++k)
+                    for (int i = 0; i < width; ++i) out[k * width + i] = lane[i]->v[k];
             }
-            for (int k = 0; k < kNumCoefs; ++k)
-                for (int i = 0; i < width; ++i) out[k * width + i] = lane[i]->v[k];
-        }
     }
 
     void fillConst(const Layout& l, int chunk) {
@@ -460,7 +477,8 @@ struct FilterBank::Engine {
             }
             for (int g0 = 0; g0 < l.groups;) {
                 const int left = l.groups - g0;
-                const int groups = std::min(left, l.groupsPerPass()) >= 4 ? 4 : std::min(left, l.groupsPerPass()) >= 2 ? 2 : 1;
+                const int most = std::min(left, l.groupsPerPass());
+                const int groups = most >= 4 ? 4 : most >= 2 ? 2 : 1;
                 PassArgs a{};
                 a.cpv = l.cpv;
                 a.groups = groups;

@@ -7,13 +7,23 @@
 
 namespace semeq::detail {
 
+// Channel groups side by side in one pass: 1, 2 or 4. Four only in the 1- and 2-lane kernels, where
+// they are faster per group (scalar: 6.7 ns a step for four groups against 5.6 for two, steady; 9.2
+// against 6.0 ramping); in the wider kernels a pass of four took longer than two passes of two
+// (AVX-512 steady 6.7 against 2 x 2.9 ns, AVX2 ramping 8.7 against 2 x 3.3).
 constexpr int kMaxGroupsPerPass = 4;
+constexpr int kMaxWidthForFourGroups = 2;
 constexpr int kMaxVectorsPerChain = 6;
+// Ramps with channels in lanes (cpv == width) interpolate along time, any number of vectors per chain,
+// only in kernels at least this wide: narrower ones refill their tables every 1, 2 or 4 samples, and
+// their ramps took 1.2-1.8x as long that way (scalar, SSE2, AVX2; stereo and 16 channels); they
+// interpolate lane by lane instead.
+constexpr int kMinTimeRampWidth = 8;
 constexpr int kNumCoefs = 5;  // b0, b1, b2, a1, a2
 
 // One wavefront pass: `groups` channel groups (each `cpv` channels wide) through one chunk of
 // vectors * width/cpv sections, over `frames` samples. Buffers are interleaved per group: [t][cpv].
-// Either groups or vectors is 1; ramps run with vectors = 1.
+// Either groups or vectors is 1; ramps run with vectors = 1 unless cpv == width >= kMinTimeRampWidth.
 struct PassArgs {
     int cpv;
     int groups;             // 1, 2 or 4
@@ -25,8 +35,8 @@ struct PassArgs {
     double* state;          // [groups][vectors][2][width]: s1, s2 per lane, in and out
     // per lane (b0, c1, c2, a1, a2) with c1 = b1 - a1 b0, c2 = b2 - a2 b0.
     // constant: [vectors][5][width]. ramp: per control point p (sample first + p * interval, where
-    // first = the control point at or before sample 0 of this pass): [p][5][width], and between points
-    // p and p + 1 the lane of section j uses c(p) + (c(p + 1) - c(p)) * (sample - point p) / interval.
+    // first = the control point at or before sample 0 of this pass): [p][vectors][5][width], and
+    // between points p and p + 1 a lane uses c(p) + (c(p + 1) - c(p)) * (sample - point p) / interval.
     const double* coefs;
     int64_t rampOffset;     // sample 0 of the pass minus `first`, in [0, interval)
     int64_t interval;       // samples between control points (a power of two)

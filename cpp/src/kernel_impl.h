@@ -154,27 +154,100 @@ inline __attribute__((always_inline)) V shiftIn(V y, V in, std::index_sequence<I
     return __builtin_shufflevector(y, in, (int(I) < CPV ? 2 * W - CPV + int(I) : int(I) - CPV)...);
 }
 
+// Skew: section j of a chain works on sample t - skew * j. With skew 1, the loop through the lane
+// shift (x -> s1' -> y -> shift -> next section's x: three FMAs and a shuffle per two steps) bounds
+// a pass with one or two chains (AVX-512, one chain alone: 2.8 ns a step); with skew 2 a section
+// reads what its predecessor produced two steps ago, and only the biquad recursion (three FMAs per
+// two samples) remains: 2.1 ns, and the stereo pass (two chains) went from 3.5 to 2.8-3.1 ns a
+// step, where issue bounds it. Passes with more chains are bound by issue already, and skew 2 would
+// only add edge steps, so they keep skew 1. The arithmetic per sample is the same either way.
+constexpr int skewFor(int groups, int vectors) { return groups * vectors <= 2 ? 2 : 1; }
+
+// Ramp with channels in lanes (CPV == W >= kMinTimeRampWidth): every lane of vector v runs section v
+// on the same sample, so the coefficients are interpolated along time instead, W consecutive samples
+// per vector operation, into a table tile[v][k][i] that step t0 + i reads with broadcasts. Sample
+// `pos` (counted from the first control point of the pass) lies in interval q = pos / interval and
+// uses c(q) + (c(q + 1) - c(q)) * frac, frac = (pos - q * interval) / interval: the same operations,
+// in the same order, as the lane-wise ramp below, so both give identical coefficients.
+template <int NV>
+struct RampTiles {
+    alignas(64) double tile[NV][kNumCoefs][W];
+    // per vector: the interval whose c(q) and c(q + 1) - c(q) are cached; one tile in interval / W
+    // crosses a control point, the others cost one multiply-add per coefficient (9.0 instead of
+    // 10.6 ns a step for 8 channels x 5 sections on AVX-512)
+    int64_t interval[NV];
+    double from[NV][kNumCoefs], delta[NV][kNumCoefs];
+};
+
+template <int NV>
+inline __attribute__((always_inline)) void fillRampTile(RampTiles<NV>& r, const PassArgs& a, int64_t t0, int skew,
+                                                        int intervalShift, int64_t lastInterval) {
+    constexpr auto kLanes = std::make_index_sequence<W>{};
+    V iota;
+    for (int i = 0; i < W; ++i) iota[i] = static_cast<double>(i);
+    const V inv = broadcast(1.0 / static_cast<double>(a.interval));
+    constexpr int64_t kNext = NV * kNumCoefs * W;  // the same coefficient at the next control point
+    for (int v = 0; v < NV; ++v) {
+        const int64_t base = a.rampOffset + t0 - skew * v;  // position of lane 0
+        const int64_t q0 = base >> intervalShift;            // floor, also for the masked steps before 0
+        // at most one control point inside the tile (interval >= 16 >= W); steps outside the pass
+        // are masked, their indices are only clamped into the table
+        const int64_t qa = q0 < 0 ? 0 : q0 > lastInterval ? lastInterval : q0;
+        const int64_t qb = q0 + 1 > lastInterval ? lastInterval : q0 + 1 < 0 ? 0 : q0 + 1;
+        const V pos = iota + static_cast<double>(base);
+        const int64_t edge = (q0 + 1) * a.interval;
+        const double* ta = a.coefs + (qa * NV + v) * (kNumCoefs * W);
+        if (edge >= base + W) {  // the whole tile in one interval
+            if (r.interval[v] != qa) {
+                r.interval[v] = qa;
+                for (int k = 0; k < kNumCoefs; ++k) {
+                    r.from[v][k] = ta[k * W];
+                    r.delta[v][k] = ta[k * W + kNext] - ta[k * W];
+                }
+            }
+            const V frac = (pos - static_cast<double>(qa * a.interval)) * inv;
+            for (int k = 0; k < kNumCoefs; ++k)
+                storeV(r.tile[v][k], mulAdd(loadRepeated<1>(&r.delta[v][k], kLanes), frac,
+                                            loadRepeated<1>(&r.from[v][k], kLanes)));
+        } else {
+            const double* tb = a.coefs + (qb * NV + v) * (kNumCoefs * W);
+            const M later = pos >= static_cast<double>(edge);
+            const V frac = (pos - (later ? broadcast(static_cast<double>(qb * a.interval))
+                                         : broadcast(static_cast<double>(qa * a.interval)))) * inv;
+            for (int k = 0; k < kNumCoefs; ++k) {
+                const V fromA = loadRepeated<1>(ta + k * W, kLanes), toA = loadRepeated<1>(ta + k * W + kNext, kLanes);
+                const V fromB = loadRepeated<1>(tb + k * W, kLanes), toB = loadRepeated<1>(tb + k * W + kNext, kLanes);
+                storeV(r.tile[v][k], mulAdd(later ? toB - fromB : toA - fromA, frac, later ? fromB : fromA));
+            }
+        }
+    }
+}
+
 // NV vectors form one chain (sections [v*D, (v+1)*D) in vector v; vector v takes its input from
 // vector v-1's previous step, a register move), G channel groups run side by side: NV * G independent
-// dependency chains per step. Ramps run with NV = 1.
+// dependency chains per step. Ramps with several sections per vector run with NV = 1.
 template <int CPV, int G, int NV, bool RAMP>
 void passImpl(const PassArgs& a) {
-    static_assert(!RAMP || NV == 1, "ramps run one vector per chain");
+    constexpr bool kTimeRamp = RAMP && CPV == W && W >= kMinTimeRampWidth;
+    static_assert(!RAMP || NV == 1 || kTimeRamp, "lane-wise ramps run one vector per chain");
     constexpr int D = W / CPV;     // sections per vector
-    constexpr int DEPTH = NV * D;  // wavefront depth
+    constexpr int DEPTH = NV * D;  // sections per chain
+    constexpr int kSkew = skewFor(G, NV);
+    constexpr int LAG = kSkew * (DEPTH - 1);  // steps from a sample's input to its output
     const int64_t frames = a.frames;
     M laneSection[NV];
     for (int v = 0; v < NV; ++v)
         for (int i = 0; i < W; ++i) laneSection[v][i] = v * D + i / CPV;
 
-    V s1[G][NV], s2[G][NV], y[G][NV];
+    // y[g][v]: the output of the last step; yOld: of the step before (what the next sections read)
+    V s1[G][NV], s2[G][NV], y[G][NV], yOld[G][NV];
     const double* src[G];
     double* dst[G];
     for (int g = 0; g < G; ++g) {
         for (int v = 0; v < NV; ++v) {
             s1[g][v] = loadV(a.state + (2 * (g * NV + v)) * W);
             s2[g][v] = loadV(a.state + (2 * (g * NV + v) + 1) * W);
-            y[g][v] = V{};
+            y[g][v] = yOld[g][v] = V{};
         }
         src[g] = a.src[g];
         dst[g] = a.dst[g];
@@ -192,20 +265,31 @@ void passImpl(const PassArgs& a) {
     const V step1 = broadcast(invInterval);
     int64_t nextEvent = 0, eventPoint = 1;
     int eventSection = 0;
-    if constexpr (RAMP) {
+    RampTiles<kTimeRamp ? NV : 1> tiles;
+    int intervalShift = 0;
+    const int64_t lastInterval = (a.rampOffset + frames - 1) / a.interval;  // of the pass's last sample
+    if constexpr (kTimeRamp) {
+        while ((int64_t{1} << intervalShift) < a.interval) ++intervalShift;
+        for (int v = 0; v < NV; ++v) tiles.interval[v] = -1;
+    } else if constexpr (RAMP) {
         for (int k = 0; k < kNumCoefs; ++k) {
             c0[k] = loadV(a.coefs + k * W);
             dc[k] = loadV(a.coefs + (kNumCoefs + k) * W) - c0[k];
         }
-        // lane of section j sees sample t - j: frac at step t = (rampOffset + t - j) / interval
-        for (int i = 0; i < W; ++i) frac[i] = static_cast<double>(a.rampOffset - i / CPV - 1) * invInterval;
+        // lane of section j sees sample t - kSkew j: frac at step t = (rampOffset + t - kSkew j) / interval
+        for (int i = 0; i < W; ++i) frac[i] = static_cast<double>(a.rampOffset - kSkew * (i / CPV) - 1) * invInterval;
         nextEvent = a.interval - a.rampOffset;
     }
 
     auto step = [&](int64_t t, auto maskedTag) __attribute__((always_inline)) {
         constexpr bool kMasked = decltype(maskedTag)::value;
         V coef[NV][kNumCoefs];
-        if constexpr (RAMP) {
+        if constexpr (kTimeRamp) {
+            if (t % W == 0) fillRampTile<NV>(tiles, a, t, kSkew, intervalShift, lastInterval);
+            for (int v = 0; v < NV; ++v)
+                for (int k = 0; k < kNumCoefs; ++k)
+                    coef[v][k] = loadRepeated<1>(&tiles.tile[v][k][t % W], std::make_index_sequence<W>{});
+        } else if constexpr (RAMP) {
             frac = frac + step1;
             if (t == nextEvent) {
                 const double* point = a.coefs + eventPoint * (kNumCoefs * W);
@@ -217,11 +301,11 @@ void passImpl(const PassArgs& a) {
                     dc[k] = entering ? to - from : dc[k];
                 }
                 frac = entering ? V{} : frac;
-                ++nextEvent;
+                nextEvent += kSkew;
                 if (++eventSection == D) {
                     eventSection = 0;
                     ++eventPoint;
-                    nextEvent += a.interval - D;
+                    nextEvent += a.interval - kSkew * D;
                 }
             }
             for (int k = 0; k < kNumCoefs; ++k) coef[0][k] = mulAdd(dc[k], frac, c0[k]);
@@ -231,7 +315,7 @@ void passImpl(const PassArgs& a) {
         }
         M tv{};
         if constexpr (kMasked) tv = M{} + static_cast<long long>(t);
-        const int64_t out = t - (DEPTH - 1);
+        const int64_t out = t - LAG;
 #pragma GCC unroll 4
         for (int g = 0; g < G; ++g) {
             // last vector first: each reads its predecessor's output of the previous step
@@ -239,21 +323,24 @@ void passImpl(const PassArgs& a) {
             for (int v = NV - 1; v >= 0; --v) {
                 V in{};
                 if (v > 0)
-                    in = y[g][v > 0 ? v - 1 : 0];
+                    in = yOld[g][v > 0 ? v - 1 : 0];
                 else if (!kMasked || t < frames)
                     in = loadRepeated<CPV>(src[g] + t * CPV, std::make_index_sequence<W>{});
-                const V x = shiftIn<CPV>(y[g][v], in, std::make_index_sequence<W>{});
+                const V x = shiftIn<CPV>(yOld[g][v], in, std::make_index_sequence<W>{});
                 const SectionStep n =
                     sectionStep(x, s1[g][v], s2[g][v], coef[v][0], coef[v][1], coef[v][2], coef[v][3], coef[v][4]);
                 if constexpr (kMasked) {
-                    const M live = (laneSection[v] <= tv) & (laneSection[v] > tv - frames);
+                    const M lag = kSkew * laneSection[v];
+                    const M live = (lag <= tv) & (lag > tv - frames);
                     s1[g][v] = live ? n.s1 : s1[g][v];
                     s2[g][v] = live ? n.s2 : s2[g][v];
                 } else {
                     s1[g][v] = n.s1;
                     s2[g][v] = n.s2;
                 }
+                if constexpr (kSkew == 2) yOld[g][v] = y[g][v];
                 y[g][v] = n.y;
+                if constexpr (kSkew == 1) yOld[g][v] = n.y;
             }
             if (!kMasked || (out >= 0 && out < frames))
                 storeTop<CPV>(dst[g] + out * CPV, y[g][NV - 1], std::make_index_sequence<CPV>{});
@@ -261,9 +348,9 @@ void passImpl(const PassArgs& a) {
     };
     using Masked = std::integral_constant<bool, true>;
     using Unmasked = std::integral_constant<bool, false>;
-    const int64_t steps = frames + DEPTH - 1;
+    const int64_t steps = frames + LAG;
     int64_t t = 0;
-    for (; t < DEPTH - 1 && t < steps; ++t) step(t, Masked{});
+    for (; t < LAG && t < steps; ++t) step(t, Masked{});
     for (; t < frames; ++t) step(t, Unmasked{});
     for (; t < steps; ++t) step(t, Masked{});
 
@@ -277,6 +364,16 @@ void passImpl(const PassArgs& a) {
 template <int CPV>
 void passForCpv(const PassArgs& a) {
     if (a.ramp) {
+        if constexpr (CPV == W && W >= kMinTimeRampWidth) {
+            switch (a.vectors) {
+                case 2: return passImpl<CPV, 1, 2, true>(a);
+                case 3: return passImpl<CPV, 1, 3, true>(a);
+                case 4: return passImpl<CPV, 1, 4, true>(a);
+                case 5: return passImpl<CPV, 1, 5, true>(a);
+                case 6: return passImpl<CPV, 1, 6, true>(a);
+                default: break;
+            }
+        }
         switch (a.groups) {
             case 4: return passImpl<CPV, 4, 1, true>(a);
             case 2: return passImpl<CPV, 2, 1, true>(a);
@@ -308,27 +405,25 @@ void pass(const PassArgs& a) {
 }
 
 #ifdef SEMEQ_KERNEL_AVX512
-typedef double V8 __attribute__((vector_size(8 * sizeof(double))));
-
-// In-place 8x8 transpose of doubles (3 shuffle stages): converts 8 channels at once in the 8-lane
-// kernel (the narrower kernels have no 8-channel group).
-inline __attribute__((always_inline)) void transpose8(V8* r) {
-    V8 t[8], u[8];
-    for (int p = 0; p < 4; ++p) {
-        t[2 * p] = __builtin_shufflevector(r[2 * p], r[2 * p + 1], 0, 8, 2, 10, 4, 12, 6, 14);
-        t[2 * p + 1] = __builtin_shufflevector(r[2 * p], r[2 * p + 1], 1, 9, 3, 11, 5, 13, 7, 15);
+// 8x8 transpose of floats held two rows per register: p[j] = rows 2j and 2j + 1 (8 floats each) ->
+// p[j] = columns 2j and 2j + 1. Eight two-source permutes; transposing float32 before widening (load)
+// or after narrowing (store) moves half the bytes of a transpose of doubles, in a third of the
+// shuffles (the port that shuffles also converts and multiplies, so this bounds 8-channel groups).
+inline __attribute__((always_inline)) void transpose8x8(__m512* p) {
+    // stage 1: rows 4h..4h+3 x columns 0-3 and 4-7, lane = column * 4 + row; stage 2: columns
+    // (2j, 2j + 1) x rows 0-7, lane = (column % 2) * 8 + row
+    alignas(64) static constexpr int kStage1[16] = {0, 8, 16, 24, 1, 9, 17, 25, 2, 10, 18, 26, 3, 11, 19, 27};
+    alignas(64) static constexpr int kStage2[16] = {0, 1, 2, 3, 16, 17, 18, 19, 4, 5, 6, 7, 20, 21, 22, 23};
+    const __m512i lo1 = _mm512_load_si512(kStage1), hi1 = _mm512_add_epi32(lo1, _mm512_set1_epi32(4));
+    const __m512i lo2 = _mm512_load_si512(kStage2), hi2 = _mm512_add_epi32(lo2, _mm512_set1_epi32(8));
+    __m512 r[4];
+    for (int h = 0; h < 2; ++h) {
+        r[2 * h] = _mm512_permutex2var_ps(p[2 * h], lo1, p[2 * h + 1]);
+        r[2 * h + 1] = _mm512_permutex2var_ps(p[2 * h], hi1, p[2 * h + 1]);
     }
-    for (int q = 0; q < 2; ++q)
-        for (int h = 0; h < 2; ++h) {
-            const V8 a = t[4 * q + h], b = t[4 * q + h + 2];
-            u[4 * q + 2 * h] = __builtin_shufflevector(a, b, 0, 1, 8, 9, 4, 5, 12, 13);
-            u[4 * q + 2 * h + 1] = __builtin_shufflevector(a, b, 2, 3, 10, 11, 6, 7, 14, 15);
-        }
-    // u[0]: samples 0/4 of channels 0-3, u[1]: 2/6, u[2]: 1/5, u[3]: 3/7; u[4..7] the same for 4-7
-    const int order[4] = {0, 2, 1, 3};
-    for (int k = 0; k < 4; ++k) {
-        r[order[k]] = __builtin_shufflevector(u[k], u[k + 4], 0, 1, 2, 3, 8, 9, 10, 11);
-        r[order[k] + 4] = __builtin_shufflevector(u[k], u[k + 4], 4, 5, 6, 7, 12, 13, 14, 15);
+    for (int h = 0; h < 2; ++h) {
+        p[2 * h] = _mm512_permutex2var_ps(r[h], lo2, r[h + 2]);
+        p[2 * h + 1] = _mm512_permutex2var_ps(r[h], hi2, r[h + 2]);
     }
 }
 #endif
@@ -356,20 +451,38 @@ void loadGroup(const float* const* in, int channels, double* dst, int64_t frames
     int64_t t = 0;
 #ifdef SEMEQ_KERNEL_AVX512
     if (cpv == 8 && channels == 8) {
-        const __m256i exponent = _mm256_set1_epi32(0x7f800000);
+        const __m512i exponent = _mm512_set1_epi32(0x7f800000);
         for (; t + 8 <= frames; t += 8) {
-            V8 r[8];
-            for (int c = 0; c < 8; ++c) {
-                // one zero-masked widening convert (the vector-extension form compiled to two
-                // half-width converts and lane inserts); Inf/NaN (all exponent bits set) -> +0
-                const __m256i bits = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(in[c] + t));
-                const __mmask8 finite = _mm256_cmpneq_epi32_mask(_mm256_and_si256(bits, exponent), exponent);
-                r[c] = (V8)_mm512_maskz_cvtps_pd(finite, _mm256_castsi256_ps(bits));
+            __m512 p[4];  // channels (2j, 2j + 1), then samples (t + 2j, t + 2j + 1)
+            for (int j = 0; j < 4; ++j)
+                p[j] = _mm512_insertf32x8(_mm512_castps256_ps512(_mm256_loadu_ps(in[2 * j] + t)),
+                                          _mm256_loadu_ps(in[2 * j + 1] + t), 1);
+            transpose8x8(p);
+            for (int j = 0; j < 4; ++j) {
+                // Inf/NaN (all exponent bits set) -> +0
+                const __m512i bits = _mm512_castps_si512(p[j]);
+                const __mmask16 finite = _mm512_cmpneq_epi32_mask(_mm512_and_si512(bits, exponent), exponent);
+                const __m512 x = _mm512_maskz_mov_ps(finite, p[j]);
+                _mm512_storeu_pd(dst + (t + 2 * j) * 8, _mm512_cvtps_pd(_mm512_castps512_ps256(x)));
+                _mm512_storeu_pd(dst + (t + 2 * j + 1) * 8, _mm512_cvtps_pd(_mm512_extractf32x8_ps(x, 1)));
             }
-            transpose8(r);
-            // row by row: one memcpy of the whole array made GCC keep r on the stack as well (8
-            // extra 64-byte stores per 8 samples)
-            for (int c = 0; c < 8; ++c) std::memcpy(dst + (t + c) * 8, &r[c], sizeof(V8));
+        }
+    }
+#endif
+#ifdef SEMEQ_KERNEL_AVX
+    if (cpv == 4 && channels == 4) {
+        // the same for 4 channels: a 4x4 transpose of floats, then widening
+        const __m128i exponent = _mm_set1_epi32(0x7f800000);
+        for (; t + 4 <= frames; t += 4) {
+            __m128 r[4];  // channels, then samples t + j
+            for (int c = 0; c < 4; ++c) r[c] = _mm_loadu_ps(in[c] + t);
+            _MM_TRANSPOSE4_PS(r[0], r[1], r[2], r[3]);
+            for (int j = 0; j < 4; ++j) {
+                // Inf/NaN (all exponent bits set) -> +0
+                const __m128i bits = _mm_castps_si128(r[j]);
+                const __m128i infNan = _mm_cmpeq_epi32(_mm_and_si128(bits, exponent), exponent);
+                _mm256_storeu_pd(dst + (t + j) * 4, _mm256_cvtps_pd(_mm_castsi128_ps(_mm_andnot_si128(infNan, bits))));
+            }
         }
     }
 #endif
@@ -393,10 +506,27 @@ void storeGroup(const double* src, float* const* out, int channels, int64_t fram
 #ifdef SEMEQ_KERNEL_AVX512
     if (cpv == 8 && channels == 8) {
         for (; t + 8 <= frames; t += 8) {
-            V8 r[8];
-            for (int c = 0; c < 8; ++c) std::memcpy(&r[c], src + (t + c) * 8, sizeof(V8));
-            transpose8(r);
-            for (int c = 0; c < 8; ++c) _mm256_storeu_ps(out[c] + t, _mm512_cvtpd_ps((__m512d)r[c]));
+            __m512 p[4];  // samples (t + 2j, t + 2j + 1), then channels (2j, 2j + 1)
+            for (int j = 0; j < 4; ++j) {
+                const __m256 even = _mm512_cvtpd_ps(_mm512_loadu_pd(src + (t + 2 * j) * 8));
+                const __m256 odd = _mm512_cvtpd_ps(_mm512_loadu_pd(src + (t + 2 * j + 1) * 8));
+                p[j] = _mm512_insertf32x8(_mm512_castps256_ps512(even), odd, 1);
+            }
+            transpose8x8(p);
+            for (int j = 0; j < 4; ++j) {
+                _mm256_storeu_ps(out[2 * j] + t, _mm512_castps512_ps256(p[j]));
+                _mm256_storeu_ps(out[2 * j + 1] + t, _mm512_extractf32x8_ps(p[j], 1));
+            }
+        }
+    }
+#endif
+#ifdef SEMEQ_KERNEL_AVX
+    if (cpv == 4 && channels == 4) {
+        for (; t + 4 <= frames; t += 4) {
+            __m128 r[4];  // samples t + j, then channels
+            for (int j = 0; j < 4; ++j) r[j] = _mm256_cvtpd_ps(_mm256_loadu_pd(src + (t + j) * 4));
+            _MM_TRANSPOSE4_PS(r[0], r[1], r[2], r[3]);
+            for (int c = 0; c < 4; ++c) _mm_storeu_ps(out[c] + t, r[c]);
         }
     }
 #endif
@@ -414,22 +544,28 @@ void storeGroup(const double* src, float* const* out, int channels, int64_t fram
 // ceiling of this layout on this machine.
 template <int CPV, int G, int NV>
 double chainRunImpl(int64_t steps) {
-    V s1[G][NV], s2[G][NV], y[G][NV];
+    constexpr int kSkew = skewFor(G, NV);
+    V s1[G][NV], s2[G][NV], y[G][NV], yOld[G][NV];
     for (int g = 0; g < G; ++g)
-        for (int v = 0; v < NV; ++v) s1[g][v] = s2[g][v] = y[g][v] = V{};
+        for (int v = 0; v < NV; ++v) s1[g][v] = s2[g][v] = y[g][v] = yOld[g][v] = V{};
     const V b0 = broadcast(1.01), c1 = broadcast(0.019), c2 = broadcast(-0.0192), a1 = broadcast(-1.9),
-            a2 = broadcast(0.92), input = broadcast(1e-3);
+            a2 = broadcast(0.92);
+    // a different input per group: with equal ones the compiler computes one group for all of them
+    V input[G];
+    for (int g = 0; g < G; ++g) input[g] = broadcast(1e-3 * (g + 1));
     for (int64_t t = 0; t < steps; ++t) {
 #pragma GCC unroll 4
         for (int g = 0; g < G; ++g) {
 #pragma GCC unroll 8
             for (int v = NV - 1; v >= 0; --v) {
-                const V x = shiftIn<CPV>(y[g][v], v > 0 ? y[g][v > 0 ? v - 1 : 0] : input,
+                const V x = shiftIn<CPV>(yOld[g][v], v > 0 ? yOld[g][v > 0 ? v - 1 : 0] : input[g],
                                          std::make_index_sequence<W>{});
                 const SectionStep n = sectionStep(x, s1[g][v], s2[g][v], b0, c1, c2, a1, a2);
                 s1[g][v] = n.s1;
                 s2[g][v] = n.s2;
+                if constexpr (kSkew == 2) yOld[g][v] = y[g][v];
                 y[g][v] = n.y;
+                if constexpr (kSkew == 1) yOld[g][v] = n.y;
             }
         }
     }

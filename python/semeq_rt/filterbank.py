@@ -26,6 +26,23 @@ def _type_code(kind, index):
                      f"(or their codes 0..{len(BAND_TYPES) - 1})")
 
 
+def _parse_bands(bands) -> list:
+    """Bands as ``_set_bands`` takes them, (type code, freq, gain, q), or ValueError naming the band."""
+    parsed = []
+    for i, band in enumerate(bands):
+        try:
+            kind, freq, gain_db, q = band
+        except (TypeError, ValueError):
+            raise ValueError(f"band {i}: expected (type, freq_hz, gain_db, q), got {band!r}") from None
+        try:
+            parsed.append((_type_code(kind, i), float(freq), float(gain_db), float(q)))
+        except (TypeError, ValueError) as err:
+            if isinstance(err, ValueError) and str(err).startswith(f"band {i}"):
+                raise
+            raise ValueError(f"band {i}: freq, gain_db and q must be numbers, got {band!r}") from None
+    return parsed
+
+
 class FilterBank(_core.FilterBank):
     """A bank of up to ``max_bands`` RBJ biquads applied in series to ``channels`` channels.
 
@@ -67,19 +84,16 @@ class FilterBank(_core.FilterBank):
         samples) at or after the start of the next ``process`` call. A band that keeps its type ramps
         its parameters; a band that changes type, appears or disappears crossfades its coefficients.
         """
-        parsed = []
-        for i, band in enumerate(bands):
-            try:
-                kind, freq, gain_db, q = band
-            except (TypeError, ValueError):
-                raise ValueError(f"band {i}: expected (type, freq_hz, gain_db, q), got {band!r}") from None
-            try:
-                parsed.append((_type_code(kind, i), float(freq), float(gain_db), float(q)))
-            except (TypeError, ValueError) as err:
-                if isinstance(err, ValueError) and str(err).startswith(f"band {i}"):
-                    raise
-                raise ValueError(f"band {i}: freq, gain_db and q must be numbers, got {band!r}") from None
-        self._set_bands(parsed)
+        if not isinstance(bands, (list, tuple)):
+            bands = list(bands)
+        try:  # the common case, (lower-case name, number, number, number), parsed fast (once per block in hosts)
+            parsed = [(_TYPE_CODES[kind], freq, gain_db, q) for kind, freq, gain_db, q in bands]
+        except (KeyError, TypeError, ValueError):
+            parsed = _parse_bands(bands)  # anything else: accepted forms, or an error naming the band
+        try:
+            self._set_bands(parsed)
+        except TypeError:  # a value the fast path passed on that is not a number
+            self._set_bands(_parse_bands(bands))
 
     @property
     def bands(self):

@@ -31,11 +31,11 @@ inline bool operator==(const Biquad& x, const Biquad& y) {
 }
 inline bool operator!=(const Biquad& x, const Biquad& y) { return !(x == y); }
 
-// RBJ design from cos(w0) and sin(w0), w0 = 2 pi freq / sampleRate (lets a gain-only ramp skip the
-// trigonometry). gainDb is ignored for low-pass/high-pass.
-inline Biquad rbjDesignTrig(BandType type, double cosW0, double sinW0, double gainDb, double q) {
+// RBJ design from cos(w0) and sin(w0), w0 = 2 pi freq / sampleRate, and the cookbook's
+// A = 10^(gainDb / 40) (lets a ramp skip the trigonometry and compute A its own way). A is ignored for
+// low-pass/high-pass.
+inline Biquad rbjDesignTrigA(BandType type, double cosW0, double sinW0, double bigA, double q) {
     const double alpha = sinW0 / (2.0 * q);
-    const double bigA = std::pow(10.0, gainDb / 40.0);
     double b0, b1, b2, a0, a1, a2;
     switch (type) {
         case BandType::Peak:
@@ -74,6 +74,11 @@ inline Biquad rbjDesignTrig(BandType type, double cosW0, double sinW0, double ga
         }
     }
     return Biquad{b0 / a0, b1 / a0, b2 / a0, a1 / a0, a2 / a0};
+}
+
+// The same from gainDb (ignored for low-pass/high-pass).
+inline Biquad rbjDesignTrig(BandType type, double cosW0, double sinW0, double gainDb, double q) {
+    return rbjDesignTrigA(type, cosW0, sinW0, std::pow(10.0, gainDb / 40.0), q);
 }
 
 // RBJ design. gainDb is ignored for low-pass/high-pass. No validation here (FilterBank validates).
