@@ -201,6 +201,27 @@ def test_response_is_the_eqdef_response_of_the_target_bands():
         assert abs(measured - fb.response([f])[0]) < 0.01
 
 
+def test_applied_response_follows_the_ramp_and_matches_the_output():
+    fs, f0 = 48000, 1000.0
+    fb = FilterBank(fs, 1, smoothing_ms=100.0)
+    assert np.allclose(fb.applied_response([f0]), 0.0)  # nothing processed yet
+    fb.set_bands([("peak", f0, 0.0, 2.0)])
+    fb.process(np.zeros((1, 512), np.float32))
+    fb.set_bands([("peak", f0, 12.0, 2.0)])
+    t = np.arange(int(0.05 * fs)) / fs
+    sine = np.sin(2 * np.pi * f0 * t).astype(np.float32)[None]
+    out = fb.process(sine)  # half of the 100 ms ramp (gain moves linearly in dB)
+    halfway = fb.applied_response([f0])[0]
+    assert halfway == pytest.approx(6.0, abs=0.3)
+    assert fb.response([f0])[0] == pytest.approx(12.0, abs=1e-9)  # the target
+    # the output's level over its last 5 ms agrees with the applied response then
+    tail = slice(-240, None)
+    level = 20 * np.log10(np.sqrt(np.mean(out[0, tail] ** 2)) / np.sqrt(np.mean(sine[0, tail] ** 2)))
+    assert level == pytest.approx(halfway, abs=0.5)
+    fb.process(np.zeros((1, int(0.1 * fs)), np.float32))
+    np.testing.assert_allclose(fb.applied_response([100.0, f0, 5000.0]), fb.response([100.0, f0, 5000.0]), atol=1e-9)
+
+
 def test_bands_property_round_trips():
     fb = FilterBank(FS, 2)
     fb.set_bands([(1, 120, 4, 0.707), ("PEAK", 400.0, -3.0, 1.0)])

@@ -190,6 +190,12 @@ PYBIND11_MODULE(_core, m) {
                  for (py::ssize_t i = 0; i < f.size(); ++i) out.mutable_data()[i] = self.bank().responseDb(f.data()[i]);
                  return out;
              })
+        .def("_applied_response_db",
+             [](PyFilterBank& self, py::array_t<double, py::array::c_style | py::array::forcecast> f) {
+                 py::array_t<double> out(f.size());
+                 self.bank().appliedResponseDb(f.data(), out.mutable_data(), f.size());
+                 return out;
+             })
         .def("_target_bands",
              [](PyFilterBank& self) {
                  py::list out;

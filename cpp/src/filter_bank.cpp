@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <mutex>
 #include <stdexcept>
 #include <string>
 
@@ -105,25 +106,27 @@ struct Message {
 };
 
 // Single-writer single-reader triple buffer: the writer never waits, the reader always gets the newest
-// complete set.
-class Mailbox {
+// complete value (and keeps the last one it took while nothing newer is published).
+template <typename T>
+class TripleBuffer {
 public:
-    explicit Mailbox(int slots) {
-        for (Message& m : buffers_) m.slots.resize(slots);
+    template <typename Init>
+    explicit TripleBuffer(Init init) {
+        for (T& b : buffers_) init(b);
     }
-    Message& writeBuffer() { return buffers_[back_]; }
+    T& writeBuffer() { return buffers_[back_]; }
     void publish() { back_ = middle_.exchange(back_ | kFresh, std::memory_order_acq_rel) & kIndex; }
     bool take() {
         if (!(middle_.load(std::memory_order_relaxed) & kFresh)) return false;
         front_ = middle_.exchange(front_, std::memory_order_acq_rel) & kIndex;
         return true;
     }
-    const Message& readBuffer() const { return buffers_[front_]; }
+    const T& readBuffer() const { return buffers_[front_]; }
     bool fresh() const { return middle_.load(std::memory_order_acquire) & kFresh; }
 
 private:
     static constexpr int kFresh = 4, kIndex = 3;
-    Message buffers_[3];
+    T buffers_[3];
     std::atomic<int> middle_{1};
     int back_ = 0, front_ = 2;
 };
@@ -136,7 +139,10 @@ struct FilterBank::Engine {
     int64_t interval;     // control interval K (power of two)
     int64_t rampSamples;  // S
 
-    Mailbox mailbox;
+    TripleBuffer<Message> mailbox;          // parameter sets: control thread -> audio thread
+    TripleBuffer<std::vector<Biquad>> applied;  // coefficients in use: audio thread -> control thread
+    uint64_t appliedVersion = 0;            // coefVersion when `applied` was last published
+    std::mutex appliedReader;               // appliedResponseDb may be called from any thread
     std::atomic<bool> resetRequested{false};
     std::atomic<bool> rampingFlag{false};
 
@@ -178,7 +184,8 @@ struct FilterBank::Engine {
           // a chunk may extend past the last band by up to one chain (identity sections, zero state)
           slotsPadded(static_cast<int>(roundUp(bands, kMaxWidth)) + detail::kMaxVectorsPerChain * kMaxWidth),
           channelsPadded(static_cast<int>(roundUp(ch, kMaxWidth))), interval(k), rampSamples(s),
-          mailbox(bands), target(bands), from(bands), pendingTarget(bands), mode(bands, RampMode::Static),
+          mailbox([bands](Message& m) { m.slots.resize(bands); }),
+          applied([bands](std::vector<Biquad>& c) { c.assign(bands, Biquad{}); }), target(bands), from(bands), pendingTarget(bands), mode(bands, RampMode::Static),
           coefStatic(bands), coefFrom(bands), coefTo(bands),
           state(static_cast<size_t>(channelsPadded) * slotsPadded * 2, 0.0),
           secondBuffer(roundUp(channelsPadded * kGroupStride, kPageDoubles) + kHalfPageDoubles),
@@ -543,6 +550,17 @@ struct FilterBank::Engine {
         }
         if (rampActive && pos >= rampEnd) finishRamp();
         rampingFlag.store(rampActive || pending, std::memory_order_relaxed);
+        publishApplied();
+    }
+
+    // The coefficients at the end of the last block, for appliedResponseDb: re-published only while
+    // they move (a ramp: one design per moving slot per block) or after they changed.
+    void publishApplied() {
+        if (!rampActive && appliedVersion == coefVersion) return;
+        std::vector<Biquad>& c = applied.writeBuffer();
+        for (int i = 0; i < maxBands; ++i) c[i] = coefAt(i, pos);
+        applied.publish();
+        appliedVersion = coefVersion;
     }
 };
 
@@ -625,6 +643,17 @@ void FilterBank::process(const float* const* in, float* const* out, int64_t fram
 void FilterBank::reset() noexcept {
     nextApplyImmediate_.store(true);
     engine_->resetRequested.store(true, std::memory_order_release);
+}
+
+void FilterBank::appliedResponseDb(const double* freqs, double* out, int64_t count) const {
+    std::lock_guard<std::mutex> lock(engine_->appliedReader);
+    engine_->applied.take();  // one set for all frequencies
+    const std::vector<Biquad>& coefs = engine_->applied.readBuffer();
+    for (int64_t j = 0; j < count; ++j) {
+        double total = 0.0;
+        for (const Biquad& c : coefs) total += semeq::responseDb(c, freqs[j], sampleRate_);
+        out[j] = total;
+    }
 }
 
 double FilterBank::responseDb(double freq) const {

@@ -52,6 +52,7 @@ class FilterBank(_core.FilterBank):
     >>> fb.process_inplace(x32)    # float32 C-contiguous (channels, samples), no allocation
     >>> fb.reset()                 # clears the filter state
     >>> fb.response(freqs_hz)      # dB magnitude of the current target bands
+    >>> fb.applied_response(freqs_hz)  # dB magnitude of what process() applied last (mid-ramp too)
 
     Args:
         sample_rate: Hz, 1000..1000000.
@@ -107,3 +108,10 @@ class FilterBank(_core.FilterBank):
         """
         freqs = np.asarray(freqs_hz, dtype=np.float64)
         return self._response_db(freqs.ravel()).reshape(freqs.shape)
+
+    def applied_response(self, freqs_hz):
+        """dB magnitude response at ``freqs_hz`` of the coefficients ``process`` used last: while a
+        change ramps, where the ramp has got to (``response`` gives its target); flat before the first
+        ``process``. Safe from any thread while ``process`` runs."""
+        freqs = np.asarray(freqs_hz, dtype=np.float64)
+        return self._applied_response_db(freqs.ravel()).reshape(freqs.shape)

@@ -268,13 +268,16 @@ class Processor:
         return 20.0 * math.log10(self._gain.current())
 
     def applied_response(self, freqs_hz) -> np.ndarray:
-        """dB response at ``freqs_hz`` (within (0, sample_rate/2)) of the EQ being applied: the
-        filter bank's bands plus the loudness-compensation gain, as handed over (after a change, the
-        audio reaches it within ``smoothing_ms``)."""
+        """dB response at ``freqs_hz`` (within (0, sample_rate/2)) of the EQ being applied now: the
+        filter bank's coefficients as the last ``process`` left them (mid-ramp: where the smoothing has
+        got to) plus the loudness-compensation gain. Before the first block, the EQ that block will
+        apply at once (``prime``'s, or flat)."""
         freqs = np.asarray(freqs_hz, dtype=np.float64)
         if np.any(~np.isfinite(freqs)) or np.any(freqs <= 0) or np.any(freqs >= self.sample_rate / 2):
             raise ValueError(f"frequencies must lie in (0, {self.sample_rate / 2:g}) Hz")
-        return np.asarray(self._fb.response(freqs), dtype=np.float64) + 20.0 * math.log10(self._gain.target)
+        if self._samples_seen == 0:
+            return np.asarray(self._fb.response(freqs), dtype=np.float64) + 20.0 * math.log10(self._gain.target)
+        return np.asarray(self._fb.applied_response(freqs), dtype=np.float64) + self.output_gain_db
 
     # ------------------------------------------------------------------------------------------
     # streaming (one audio thread)

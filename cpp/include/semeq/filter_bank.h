@@ -55,6 +55,9 @@ public:
 
     // Magnitude response in dB of the last parameter set posted by setBands (control thread).
     double responseDb(double freq) const;
+    // Magnitude response in dB at freqs[0..count) of the coefficients process() used last (mid-ramp:
+    // where the ramp has got to; flat before the first process()). Any thread; never blocks process().
+    void appliedResponseDb(const double* freqs, double* out, int64_t count) const;
     const std::vector<Band>& targetBands() const { return targetBands_; }
 
     // True while parameters move toward their target, or a posted set has not been picked up yet.
