@@ -244,8 +244,9 @@ def _fit_length(windows, length) -> np.ndarray:
 class Analysis:
     """The result of ``analyze``: where a clip sits in the semantic space.
 
-    ``latent`` is the clip's tonal balance as a latent point; ``scores`` maps each term to how well it
-    describes the clip (best first, summing to 1); ``times`` (s) and ``window_latents`` give the same
+    ``latent`` is the clip's tonal balance as a latent point; ``scores`` maps each term to the calibrated
+    probability that the word describes the clip, each term scored on its own (best first; they do
+    not sum to 1, ``semantics.term_scores``); ``times`` (s) and ``window_latents`` give the same
     over time, one row per analysis window; ``params`` are the 13 EQ parameters whose response is the
     balance relative to the neutral reference (``curve``).
     """
