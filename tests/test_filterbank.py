@@ -226,6 +226,8 @@ def test_bands_property_round_trips():
     fb = FilterBank(FS, 2)
     fb.set_bands([(1, 120, 4, 0.707), ("PEAK", 400.0, -3.0, 1.0)])
     assert fb.bands == [("lowshelf", 120.0, 4.0, 0.707), ("peak", 400.0, -3.0, 1.0)]
+    fb.set_bands(band for band in [("highshelf", np.float32(8000.0), 2, 0.707)])  # any iterable, numpy numbers
+    assert fb.bands == [("highshelf", 8000.0, 2.0, 0.707)]
 
 
 def test_input_forms_mono_float64_int16():

@@ -361,38 +361,31 @@ void passImpl(const PassArgs& a) {
         }
 }
 
-template <int CPV>
-void passForCpv(const PassArgs& a) {
-    if (a.ramp) {
-        if constexpr (CPV == W && W >= kMinTimeRampWidth) {
-            switch (a.vectors) {
-                case 2: return passImpl<CPV, 1, 2, true>(a);
-                case 3: return passImpl<CPV, 1, 3, true>(a);
-                case 4: return passImpl<CPV, 1, 4, true>(a);
-                case 5: return passImpl<CPV, 1, 5, true>(a);
-                case 6: return passImpl<CPV, 1, 6, true>(a);
-                default: break;
-            }
+// One pass shape: several vectors per chain (ByVectors, when a.vectors > 1) or 1, 2 or 4 channel groups.
+template <int CPV, bool Ramp, bool ByVectors>
+void passByShape(const PassArgs& a) {
+    if constexpr (ByVectors) {
+        switch (a.vectors) {
+            case 2: return passImpl<CPV, 1, 2, Ramp>(a);
+            case 3: return passImpl<CPV, 1, 3, Ramp>(a);
+            case 4: return passImpl<CPV, 1, 4, Ramp>(a);
+            case 5: return passImpl<CPV, 1, 5, Ramp>(a);
+            case 6: return passImpl<CPV, 1, 6, Ramp>(a);
+            default: break;
         }
-        switch (a.groups) {
-            case 4: return passImpl<CPV, 4, 1, true>(a);
-            case 2: return passImpl<CPV, 2, 1, true>(a);
-            default: return passImpl<CPV, 1, 1, true>(a);
-        }
-    }
-    switch (a.vectors) {
-        case 2: return passImpl<CPV, 1, 2, false>(a);
-        case 3: return passImpl<CPV, 1, 3, false>(a);
-        case 4: return passImpl<CPV, 1, 4, false>(a);
-        case 5: return passImpl<CPV, 1, 5, false>(a);
-        case 6: return passImpl<CPV, 1, 6, false>(a);
-        default: break;
     }
     switch (a.groups) {
-        case 4: return passImpl<CPV, 4, 1, false>(a);
-        case 2: return passImpl<CPV, 2, 1, false>(a);
-        default: return passImpl<CPV, 1, 1, false>(a);
+        case 4: return passImpl<CPV, 4, 1, Ramp>(a);
+        case 2: return passImpl<CPV, 2, 1, Ramp>(a);
+        default: return passImpl<CPV, 1, 1, Ramp>(a);
     }
+}
+
+template <int CPV>
+void passForCpv(const PassArgs& a) {
+    // ramps use several vectors per chain only where they interpolate along time (channels in lanes)
+    if (a.ramp) return passByShape<CPV, true, CPV == W && W >= kMinTimeRampWidth>(a);
+    passByShape<CPV, false, true>(a);
 }
 
 void pass(const PassArgs& a) {

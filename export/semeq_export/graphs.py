@@ -30,7 +30,7 @@ class WelchBandPower(nn.Module):
 
     Mean periodogram of back-to-back periodic-Hann frames of n_fft samples, at the FFT bins the
     smoothing uses: the same numbers as the training front end's direct DFT (``frames @ kernels``,
-    n_fft × 2·n_bins: ~50 MB of weights, ~0.8 GFLOP per 2.7 s window), computed as a two-stage
+    n_fft × 2·n_bins: ~50 MB of weights, ~0.4 GFLOP per 2.7 s window), computed as a two-stage
     Cooley–Tukey FFT written as matrix products, which ONNX Runtime runs as GEMMs (its own DFT/STFT
     operators are several times slower):
     - n = n2·a + b with a < n1; stage 1 is a length-n1 DFT over a (real input: only k1 ≤ n1/2 is
