@@ -16,7 +16,7 @@ mode as the flowEQ/Audealize-style baseline.
 - stability    RMS (dB, 50 Hz–16 kHz) of the applied response's change between analysis hops (≤ 0.5)
 
 Applied EQs are read with ``Processor.applied_response`` at the end of a clip (primed with the clip's
-first seconds, as ``semeq process`` does). Run: ``python bench/quality_processor.py [--json out.json]``.
+first seconds, as ``semeq process`` does). Run: ``python bench/quality_processor.py [--bundle DIR] [--json out.json]``.
 Needs the music packages (``python -m semeq_train.music fetch``) and the SAFE-DB file.
 """
 from __future__ import annotations
@@ -120,7 +120,8 @@ def evaluate(clips, analysis, e_bands):
                                    and measures.low_high_ratio_db(warm, SR) > measures.low_high_ratio_db(bright, SR)))
         rows["tilt_in"].append(measures.tonal_tilt(x, SR))
         rows["tilt_warm"].append(measures.tonal_tilt(warm, SR))
-        static_warm, _ = semeq_rt.Processor("warm", sample_rate=SR, channels=1, mode="static").process(x), None
+        static_warm, _ = semeq_rt.Processor("warm", sample_rate=SR, channels=1, mode="static",
+                                               bundle=TUNING.get("bundle")).process(x), None
         rows["tilt_static"].append(measures.tonal_tilt(static_warm, SR))
         for term, bands in e_bands.items():
             e = without_level(eqdef.bands_response_db(bands, GRID, SR))
@@ -158,6 +159,7 @@ def main(argv=None):
     parser.add_argument("--fit-iterations", type=int, help="Processor fit_iterations (LTAS analysis)")
     parser.add_argument("--analysis-interval", type=float, help="Processor analysis_interval (s)")
     parser.add_argument("--max-gain-db", type=float, help="Processor max_gain_db")
+    parser.add_argument("--bundle", help="model bundle folder (default: the shipped one)")
     parser.add_argument("--json", help="write the results here")
     args = parser.parse_args(argv)
     if args.adaptation_time is not None:
@@ -168,6 +170,8 @@ def main(argv=None):
         TUNING["analysis_interval"] = args.analysis_interval
     if args.max_gain_db is not None:
         TUNING["max_gain_db"] = args.max_gain_db
+    if args.bundle is not None:
+        TUNING["bundle"] = args.bundle
     started = time.time()
     clips = validation_clips(args.seconds, args.clips_per_track)
     e_bands = {t: typical_safe_setting(t) for t in ("warm", "bright")}

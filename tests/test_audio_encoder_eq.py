@@ -8,7 +8,9 @@ from scipy.signal import sosfilt
 
 from semeq_rt import eqdef, ltas
 from semeq_train.audio.eq import SafeEqSampler, apply_eq, flat_params
+from semeq_train.audio.frontend import BalanceFrontEnd
 from semeq_train.audio.sources import pink_noise
+from semeq_train.audio.train import with_eq
 
 RATE = ltas.SAMPLE_RATE
 
@@ -44,6 +46,22 @@ def test_measured_change_of_balance_is_the_eq_response(settings):
         response = eqdef.params_response_db(params)[ltas.BAND_MASK]
         # 1/3-octave smoothing blurs narrow peaks; the RMS over the band stays small
         assert np.sqrt(np.mean((change - response - (change - response).mean()) ** 2)) < 0.75
+
+
+def test_balance_shifted_by_an_eq_is_the_balance_of_the_eqd_audio(settings):
+    """The training's difference term shifts balances by an EQ's response instead of filtering audio
+    again: that must be what the front end measures on the filtered audio (boosts and cuts)."""
+    frontend = BalanceFrontEnd()
+    noise = torch.tensor(pink_noise(len(settings), 8 * 48000, np.random.default_rng(6)))
+    cuts = settings.copy()
+    cuts[:, [i for i, name in enumerate(eqdef.PARAM_NAMES) if name.endswith("_gain")]] *= -1
+    for params in (settings, cuts):
+        params = torch.tensor(params)
+        with torch.no_grad():
+            measured = frontend(apply_eq(noise, params).float())
+            shifted = with_eq(frontend(noise.float()), eqdef.params_response_db(params).float())
+        error = (measured - shifted)[:, torch.as_tensor(ltas.BAND_MASK)]
+        assert error.abs().mean(dim=-1).max() < 0.25, error.abs().mean(dim=-1)
 
 
 def test_eq_is_differentiable_in_its_parameters(settings):

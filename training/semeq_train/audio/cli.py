@@ -27,6 +27,9 @@ def add_arguments(parser):
     parser.add_argument("--steps", type=int, help=f"generated batches (default {DEFAULT_CONFIG['steps']})")
     parser.add_argument("--cycle-weight", type=float, default=DEFAULT_CONFIG["cycle_weight"],
                         help=f"weight of the stay-on-the-EQ-manifold term (default {DEFAULT_CONFIG['cycle_weight']})")
+    parser.add_argument("--difference-weight", type=float, default=DEFAULT_CONFIG["difference_weight"],
+                        help="weight of the term asking that an EQ added to the audio moves the decoded curve "
+                             f"by that EQ (default {DEFAULT_CONFIG['difference_weight']})")
     parser.add_argument("--seed", type=int, default=DEFAULT_CONFIG["seed"])
     parser.add_argument("--threads", type=int, default=DEFAULT_CONFIG["threads"], help="torch threads (default 1)")
     parser.add_argument("--music-dir", help="music cache (default $SEMEQ_MUSIC_DIR or ~/.cache/semeq/music)")
@@ -42,7 +45,8 @@ def run(args):
         evaluation.run_evaluation(args, args.evaluate or None)
         return 0
     space = load_eqspace(args.eqspace)
-    config = dict(DEFAULT_CONFIG, mix=args.mix, seed=args.seed, threads=args.threads, cycle_weight=args.cycle_weight)
+    config = dict(DEFAULT_CONFIG, mix=args.mix, seed=args.seed, threads=args.threads, cycle_weight=args.cycle_weight,
+                  difference_weight=args.difference_weight)
     if args.smoke:
         config.update(SMOKE_CONFIG)
     if args.steps is not None:
