@@ -7,7 +7,7 @@ import pytest
 from semeq_rt import eqdef
 from semeq_train.data_paths import data_file, sha256_file
 from semeq_train.eqspace import curves as eqcurves
-from semeq_train.eqspace.data import (AUDEALIZE_FILE, SAFE_FILE, SOCIALFX_FILE, SPLITS, build_corpus,
+from semeq_train.eqspace.data import (AUDEALIZE_FILE, SAFE_FILE, SOCIALFX_FILE, EXCLUDED, SPLITS, build_corpus,
                                       load_audealize, load_safe, load_socialfx)
 from semeq_train.eqspace.vocab import normalise
 
@@ -95,6 +95,20 @@ def test_cross_validation_folds_cover_every_user_once():
         assert not fold_users & set(c.group[safe & (c.split != 2)])
         tested.append(fold_users)
     assert sum(len(u) for u in tested) == len(set().union(*tested)) == 148
+
+
+def test_selection_folds_leave_the_standard_test_users_out(corpus):
+    standard_test = set(corpus.group[(corpus.source == 0) & (corpus.split == 2)])
+    tested = []
+    for k in range(5):
+        c = build_corpus(cv_fold=(k, 5), exclude_test_users=True)
+        safe = c.source == 0
+        assert set(c.group[safe & (c.split == EXCLUDED)]) == standard_test
+        assert not standard_test & set(c.group[safe & (c.split != EXCLUDED)])
+        fold_users = set(c.group[safe & (c.split == 2)])
+        assert not fold_users & set(c.group[safe & (c.split != 2)])
+        tested.append(fold_users)
+    assert len(set().union(*tested)) == sum(len(u) for u in tested) == 148 - len(standard_test)
 
 
 def test_socialfx_split_holds_out_every_kept_term(corpus):

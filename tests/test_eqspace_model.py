@@ -122,3 +122,54 @@ def test_modules_export_to_onnx_and_match_torch(space, tmp_path):
         session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
         (out,) = session.run(None, {"x": example.numpy()})
         np.testing.assert_allclose(out, module(example).detach().numpy(), rtol=1e-4, atol=1e-4)
+
+
+def test_selection_cross_validation_leaves_the_standard_test_users_out(smoke_checkpoint, space, capsys):
+    from semeq_train.eqspace.evaluate import cross_validate, main as evaluate_main
+
+    with pytest.raises(SystemExit):  # selection folds are for --split val only (no report is written)
+        evaluate_main([str(smoke_checkpoint), "--cv-folds", "2", "--cv-exclude-test-users"])
+    assert "needs --cv-folds N and --split val" in capsys.readouterr().err
+    with pytest.raises(ValueError, match="no training example of the term"):  # 2 folds leave "thin" without one
+        cross_validate(space, None, 2, progress=False, exclude_test_users=True)
+    cv = cross_validate(space, None, 3, progress=False, exclude_test_users=True)
+    corpus = build_corpus()
+    warm, bright = corpus.terms.index("warm"), corpus.terms.index("bright")
+    pair = (corpus.source == 0) & np.isin(corpus.term, [warm, bright])
+    assert cv["exclude_test_users"] and cv["n"] == (pair & (corpus.split != 2)).sum()
+    assert 0.5 < cv["warm_vs_bright_accuracy"] <= 1.0
+
+
+def test_per_count_scorer_penalty_is_divided_by_the_term_count():
+    from semeq_rt.semantics import term_amounts
+    from semeq_train.eqspace.terms import balanced_weights, fit_logistic, fit_term_scorer
+
+    # Term 0: 400 curves carrying about 1× its reference curve; terms 1 and 2: 5 curves each.
+    rng = np.random.default_rng(0)
+    refs = np.stack([np.linspace(-3, 3, eqdef.N_GRID), np.linspace(3, -3, eqdef.N_GRID),
+                     np.sin(np.linspace(0, 6, eqdef.N_GRID))])
+    labels = np.repeat([0, 1, 2], [400, 5, 5])
+    curves = refs[labels] * rng.normal(1.0, 0.8, (len(labels), 1)) + rng.normal(0, 1, (len(labels), eqdef.N_GRID))
+    amounts = term_amounts(curves, refs)
+    for mode, counts in (("shared", (1, 1, 1)), ("per-count", (400, 5, 5))):
+        scorer = fit_term_scorer(curves, labels, curves, labels, refs, l2_mode=mode)
+        assert scorer["l2_mode"] == mode
+        for k, n in enumerate(counts):
+            expected = fit_logistic(amounts[:, k], (labels == k).astype(float), balanced_weights(labels == k),
+                                    scorer["l2"] / n)
+            np.testing.assert_allclose([scorer["slope"][k], scorer["intercept"][k]], expected, rtol=1e-9)
+    with pytest.raises(ValueError, match="l2_mode"):
+        fit_term_scorer(curves, labels, curves, labels, refs, l2_mode="per-term")
+
+
+def test_scorer_l2_option_reaches_the_config_and_the_recorded_command():
+    import argparse
+
+    from semeq_train.eqspace.cli import add_arguments, command_line, config_from_args
+
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    args = parser.parse_args(["--scorer-l2", "shared", "--out", "x.pt"])
+    assert config_from_args(args).scorer_l2 == "shared"
+    assert command_line(args).endswith("--scorer-l2 shared")
+    assert config_from_args(parser.parse_args([])).scorer_l2 == "per-count"  # the default

@@ -4,6 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from .data import build_corpus
+from .terms import L2_MODES
 from .metrics import heldout_metrics
 from .train import TrainConfig, train
 
@@ -16,17 +17,20 @@ def add_arguments(parser):
     parser.add_argument("--seed", type=int, default=0, help="seed for splits, initialisation and sampling")
     parser.add_argument("--smoke", action="store_true", help="seconds-long run (CI): small network, few steps")
     parser.add_argument("--steps", type=int, help="training steps (default: 12000, smoke 300)")
-    parser.add_argument("--latent-dim", type=int, help="latent size (default 16)")
+    parser.add_argument("--latent-dim", type=int, help="latent size (default 17: 16 shape coordinates + the level)")
     parser.add_argument("--hidden", type=int, help="hidden layer width (default 256)")
     parser.add_argument("--depth", type=int, help="hidden layers in encoder and decoder (default 2)")
     parser.add_argument("--term-loss-weight", type=float, help="weight of the term loss (default 0.3)")
+    parser.add_argument("--scorer-l2", choices=L2_MODES,
+                        help="term scorer's L2 penalty: divided by the term's number of training examples "
+                             "('per-count', default) or the same for every term ('shared'); docs/eq-space.md")
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
 
 
 def config_from_args(args) -> TrainConfig:
     overrides = {"seed": args.seed, "threads": args.threads}
-    for name in ("steps", "latent_dim", "hidden", "depth", "term_loss_weight"):
+    for name in ("steps", "latent_dim", "hidden", "depth", "term_loss_weight", "scorer_l2"):
         if getattr(args, name) is not None:
             overrides[name] = getattr(args, name)
     return TrainConfig.smoke(**overrides) if args.smoke else TrainConfig(**overrides)
@@ -39,7 +43,7 @@ def command_line(args) -> str:
         words += ["--data", str(args.data)]
     if args.smoke:
         words.append("--smoke")
-    for name in ("steps", "latent_dim", "hidden", "depth", "term_loss_weight"):
+    for name in ("steps", "latent_dim", "hidden", "depth", "term_loss_weight", "scorer_l2"):
         if getattr(args, name) is not None:
             words += ["--" + name.replace("_", "-"), str(getattr(args, name))]
     return " ".join(words)

@@ -171,28 +171,42 @@ class EqCorpus:
         return mask
 
 
-def split_safe_users(users, seed: int, cv_fold: tuple[int, int] | None = None) -> np.ndarray:
+#: Split value of rows left out of every split (``select`` never returns them).
+EXCLUDED = -1
+
+
+def split_safe_users(users, seed: int, cv_fold: tuple[int, int] | None = None,
+                     exclude_test_users: bool = False) -> np.ndarray:
     """SAFE split by user: the standard train/val/test split, or with ``cv_fold = (k, n)`` fold k of
-    n user-grouped folds as test and the other users split into train/val (7 : 1)."""
+    n user-grouped folds as test and the other users split into train/val (7 : 1).
+
+    ``exclude_test_users`` (only with ``cv_fold``): the folds are made from the users outside the
+    standard split's test split, whose rows are left out (``EXCLUDED``), so that choices made on these
+    folds leave the standard test users unseen (model selection)."""
     if cv_fold is None:
         return split_by_group(users, seed)
     k, n_folds = cv_fold
     if not 0 <= k < n_folds:
         raise ValueError(f"cv fold {k} is not in 0..{n_folds - 1}")
-    folds = split_by_group(users, seed, shares=(1.0 / n_folds,) * n_folds)
-    split = np.full(len(users), SPLITS.index("test"))
+    users = np.asarray(users)
+    pool = split_by_group(users, seed) != SPLITS.index("test") if exclude_test_users else np.ones(len(users), bool)
+    split = np.full(len(users), EXCLUDED)
+    folds = split_by_group(users[pool], seed, shares=(1.0 / n_folds,) * n_folds)
+    fold_split = np.full(len(folds), SPLITS.index("test"))
     rest = folds != k
-    split[rest] = split_by_group(np.asarray(users)[rest], seed, shares=(0.875, 0.125))
+    fold_split[rest] = split_by_group(users[pool][rest], seed, shares=(0.875, 0.125))
+    split[pool] = fold_split
     return split
 
 
 def build_corpus(data_dir=None, seed: int = 0, min_examples: int = 5, scale_words=("warm", "bright"),
-                 cv_fold: tuple[int, int] | None = None) -> EqCorpus:
+                 cv_fold: tuple[int, int] | None = None, exclude_test_users: bool = False) -> EqCorpus:
     """Load, normalise, split, convert and label both data sets.
 
     A term is kept when it has ≥ ``min_examples`` de-duplicated examples over both data sets. The
     SocialFX dB scale is fitted on the training split only, from the mean curves of ``scale_words``.
-    ``cv_fold`` selects a user-grouped cross-validation fold of SAFE-DB as the test split.
+    ``cv_fold`` selects a user-grouped cross-validation fold of SAFE-DB as the test split;
+    ``exclude_test_users`` makes the folds from the users outside the standard test split only.
     """
     safe_path, sfx_path = data_file(SAFE_FILE, data_dir), data_file(SOCIALFX_FILE, data_dir)
     safe, sfx = load_safe(safe_path), load_socialfx(sfx_path)
@@ -202,7 +216,7 @@ def build_corpus(data_dir=None, seed: int = 0, min_examples: int = 5, scale_word
     terms = sorted(t for t, n in counts.items() if n >= min_examples)
     index = {t: i for i, t in enumerate(terms)}
 
-    safe_split = split_safe_users(safe.user, seed, cv_fold)
+    safe_split = split_safe_users(safe.user, seed, cv_fold, exclude_test_users)
     sfx_split = split_stratified([t or "" for t in sfx_terms], seed)
 
     safe_curves = eqcurves.safe_curves(safe.params)

@@ -27,21 +27,24 @@ REPORT_END = "<!-- eq-space evaluation: end -->"
 FIGURES = {"terms": "eq-term-centroids.png", "map": "eq-latent-map.png", "reconstruction": "eq-reconstruction.png"}
 
 
-def corpus_for(space: EqSpace, data_dir=None, cv_fold=None):
+def corpus_for(space: EqSpace, data_dir=None, cv_fold=None, exclude_test_users: bool = False):
     """The corpus the checkpoint was trained on; refuses data files that differ from training's."""
     corpus = build_corpus(data_dir, seed=space.config["seed"], min_examples=space.config["min_examples"],
-                          cv_fold=cv_fold)
+                          cv_fold=cv_fold, exclude_test_users=exclude_test_users)
     if corpus.data_sha256 != space.data_sha256:
         raise ValueError(f"data files differ from the checkpoint's: {corpus.data_sha256} vs {space.data_sha256}")
     return corpus
 
 
-def cross_validate(space: EqSpace, data_dir, n_folds: int, progress: bool) -> dict:
-    """Warm-vs-bright accuracy of the checkpoint's configuration over ``n_folds`` user-grouped folds."""
-    config = TrainConfig(**{f.name: space.config[f.name] for f in fields(TrainConfig)})
+def cross_validate(space: EqSpace, data_dir, n_folds: int, progress: bool, exclude_test_users: bool = False) -> dict:
+    """Warm-vs-bright accuracy of the checkpoint's configuration over ``n_folds`` user-grouped folds (of
+    the users outside the standard test split only, with ``exclude_test_users``: for model selection)."""
+    # Checkpoints from before the scorer_l2 option used the shared penalty.
+    saved = {"scorer_l2": "shared", **space.config}
+    config = TrainConfig(**{f.name: saved[f.name] for f in fields(TrainConfig)})
     correct, raw_correct, total, per_fold = 0, 0, 0, []
     for k in range(n_folds):
-        corpus = corpus_for(space, data_dir, cv_fold=(k, n_folds))
+        corpus = corpus_for(space, data_dir, cv_fold=(k, n_folds), exclude_test_users=exclude_test_users)
         fold_space = train(corpus, config, progress=progress)
         m = semantic_metrics(fold_space, corpus, "test")
         n = m["warm_vs_bright_n"]
@@ -50,7 +53,7 @@ def cross_validate(space: EqSpace, data_dir, n_folds: int, progress: bool) -> di
         total += n
         per_fold.append({"n": n, "accuracy": m["warm_vs_bright_accuracy"],
                          "raw_nearest_centroid_accuracy": m["warm_vs_bright_raw_nearest_centroid_accuracy"]})
-    return {"folds": n_folds, "warm_vs_bright_accuracy": correct / total,
+    return {"folds": n_folds, "exclude_test_users": exclude_test_users, "warm_vs_bright_accuracy": correct / total,
             "warm_vs_bright_raw_nearest_centroid_accuracy": raw_correct / total, "n": total, "per_fold": per_fold}
 
 
@@ -151,16 +154,25 @@ def main(argv=None) -> int:
     parser.add_argument("--json", type=Path, help="also write the metrics as JSON here")
     parser.add_argument("--split", choices=("test", "val"), default="test",
                         help="split to measure; 'val' (model selection) only prints and writes --json")
+    parser.add_argument("--cv-exclude-test-users", action="store_true",
+                        help="make the --cv-folds folds from the users outside the standard test split "
+                             "(model selection; needs --split val)")
     parser.add_argument("--no-progress", action="store_true")
     args = parser.parse_args(argv)
+    if args.cv_exclude_test_users and (args.split == "test" or not args.cv_folds):
+        parser.error("--cv-exclude-test-users needs --cv-folds N and --split val")
 
     space = load_checkpoint(args.checkpoint)
     corpus = corpus_for(space, args.data)
     metrics = heldout_metrics(space, corpus, args.split)
     if args.split != "test":
+        cv = cross_validate(space, args.data, args.cv_folds, not args.no_progress,
+                            args.cv_exclude_test_users) if args.cv_folds else None
         print(json.dumps({k: v for k, v in metrics.items() if k != "per_term"}, indent=1))
+        if cv:
+            print(json.dumps({"cross_validation": cv}, indent=1))
         if args.json:
-            args.json.write_text(json.dumps({"heldout": metrics}, indent=1))
+            args.json.write_text(json.dumps({"heldout": metrics, "cross_validation": cv}, indent=1))
         return 0
     cv = cross_validate(space, args.data, args.cv_folds, not args.no_progress) if args.cv_folds else None
     args.img_dir.mkdir(parents=True, exist_ok=True)

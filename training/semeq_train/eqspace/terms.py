@@ -6,7 +6,10 @@ curve contains (level-free least squares over 50 Hz–16 kHz). Each term is fitt
 logistic regression of "labelled t" against "labelled with another term" on the decoded curves of the
 training examples, the two sides weighted equally (equal priors: warm and bright, 60 % of SAFE-DB, are
 not favoured for being frequent). An L2 penalty on the slope keeps terms with five examples sane; its
-strength is chosen on the validation split.
+strength is chosen on the validation split. With ``l2_mode="per-count"`` the penalty is divided by the
+term's number of training examples (a prior worth a fixed number of examples): terms with five examples
+are shrunk as before, warm and bright (hundreds) hardly at all; with ``"shared"`` every term gets the
+same penalty, so a strength chosen for the many small terms also flattens the large ones.
 
 Why one amount per term rather than a joint model of the latent: a score then rises monotonically
 with the amount of the word's EQ in the curve, for EQ curves and music balances alike (docs/eq-space.md
@@ -21,6 +24,9 @@ from semeq_rt.semantics import scores_from_curves, term_amounts
 
 #: Candidate L2 strengths on the slope; the one with the lowest validation log loss is kept.
 L2_GRID = (0.01, 0.1, 1.0, 10.0)
+#: How the L2 strength applies to a term: "shared" (the same for every term) or "per-count" (divided by
+#: the term's number of training examples).
+L2_MODES = ("shared", "per-count")
 
 
 def fit_logistic(x: np.ndarray, y: np.ndarray, weights: np.ndarray, l2: float, iterations: int = 50):
@@ -57,14 +63,19 @@ def balanced_log_loss(scores: np.ndarray, labels: np.ndarray) -> float:
     return float(np.mean(losses))
 
 
-def fit_term_scorer(curves_train, labels_train, curves_val, labels_val, term_curves) -> dict:
-    """The scorer's numbers (``scores_from_curves``'s ``scorer`` argument, plus the chosen L2 and its
-    validation loss) from decoded curves (N, 121) with term labels, and the terms' centroid curves (K, 121)."""
+def fit_term_scorer(curves_train, labels_train, curves_val, labels_val, term_curves, l2_mode: str = "shared") -> dict:
+    """The scorer's numbers (``scores_from_curves``'s ``scorer`` argument, plus the chosen L2, its mode and
+    its validation loss) from decoded curves (N, 121) with term labels, and the terms' centroid curves
+    (K, 121). ``l2_mode``: one of ``L2_MODES`` (module docstring)."""
+    if l2_mode not in L2_MODES:
+        raise ValueError(f"l2_mode must be one of {L2_MODES}, got {l2_mode!r}")
     amounts = term_amounts(curves_train, term_curves)
+    counts = np.bincount(labels_train[labels_train >= 0], minlength=len(term_curves))
+    divisor = np.maximum(counts, 1) if l2_mode == "per-count" else np.ones(len(term_curves))
     best = None
     for l2 in L2_GRID:
         fits = [fit_logistic(amounts[:, k], (labels_train == k).astype(float),
-                             balanced_weights(labels_train == k), l2) for k in range(len(term_curves))]
+                             balanced_weights(labels_train == k), l2 / divisor[k]) for k in range(len(term_curves))]
         scorer = {"curves_db": np.asarray(term_curves, dtype=np.float64), "slope": np.array([f[0] for f in fits]),
                   "intercept": np.array([f[1] for f in fits])}
         loss = balanced_log_loss(scores_from_curves(curves_val, scorer), labels_val)
@@ -72,7 +83,7 @@ def fit_term_scorer(curves_train, labels_train, curves_val, labels_val, term_cur
             best = (loss, l2, scorer)
     loss, l2, scorer = best
     return {"curves_db": scorer["curves_db"].tolist(), "slope": scorer["slope"].tolist(),
-            "intercept": scorer["intercept"].tolist(), "l2": l2, "validation_log_loss": loss}
+            "intercept": scorer["intercept"].tolist(), "l2": l2, "l2_mode": l2_mode, "validation_log_loss": loss}
 
 
 def term_table(names, z_train, labels_train, curves_train, centroid_params, centroid_curves, counts) -> dict:

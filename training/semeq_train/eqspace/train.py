@@ -38,6 +38,7 @@ class TrainConfig:
     synthetic_pool: int = 100_000
     lr: float = 2e-3
     term_loss_weight: float = 0.3
+    scorer_l2: str = "per-count"  # terms.L2_MODES: the scorer's L2 penalty divided by the term's example count, or shared
     min_examples: int = 5
     threads: int = 1
 
@@ -90,7 +91,12 @@ def train(corpus: EqCorpus, config: TrainConfig, progress: bool = True) -> EqSpa
     sfx_y = torch.as_tensor(corpus.term[train_sfx])
     synth_x = torch.as_tensor(eqcurves.safe_curves(
         synthetic_settings(config.synthetic_pool, corpus.params[train_safe], rng)), dtype=torch.float32)
-    term_weights = _term_weights(corpus.term[corpus.select("train") & (corpus.term >= 0)], n_terms)
+    train_labels = corpus.term[corpus.select("train") & (corpus.term >= 0)]
+    missing = [corpus.terms[k] for k in np.flatnonzero(np.bincount(train_labels, minlength=n_terms) == 0)]
+    if missing:  # its centroid would be undefined
+        raise ValueError(f"no training example of the term(s) {', '.join(missing)} in this split "
+                         "(with cross-validation: use more folds)")
+    term_weights = _term_weights(train_labels, n_terms)
 
     encoder = EqEncoder(config.latent_dim, config.hidden, config.depth)
     decoder = EqDecoder(config.latent_dim, config.hidden, config.depth)
@@ -148,7 +154,7 @@ def build_space(corpus: EqCorpus, config: TrainConfig, encoder, decoder, train_s
         centroid_params = decoder(torch.as_tensor(centroids, dtype=torch.float32)).double()
     centroid_curves = eqdef.params_response_db(centroid_params).numpy()
     scorer = fit_term_scorer(decoded[train_mask], labels[train_mask], decoded[val_mask], labels[val_mask],
-                             centroid_curves)
+                             centroid_curves, l2_mode=config.scorer_l2)
     counts = {}
     for k, name in enumerate(corpus.terms):
         per_split = {s: int((corpus.term[corpus.split == i] == k).sum()) for i, s in enumerate(SPLITS)}
