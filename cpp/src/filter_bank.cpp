@@ -610,9 +610,9 @@ FilterBank::FilterBank(double sampleRate, int channels, int maxBands, double smo
     if (!std::isfinite(smoothingMs) || smoothingMs < 0.0 || smoothingMs > kMaxSmoothingMs)
         throw std::invalid_argument("smoothing_ms " + num(smoothingMs) +
                                     " is outside the accepted range 0.." + num(kMaxSmoothingMs) + " ms");
-    // control points every ~0.7-1.3 ms: the largest power of two <= fs / 750, within [16, 256]
+    // control points every ~1.3-2.7 ms: the largest power of two <= fs / 375, within [16, 256]
     int64_t k = 16;
-    while (k * 2 <= sampleRate / 750.0 && k < 256) k *= 2;
+    while (k * 2 <= sampleRate / 375.0 && k < 256) k *= 2;
     controlInterval_ = static_cast<int>(k);
     const auto rampSamples = static_cast<int64_t>(std::llround(smoothingMs * sampleRate / 1000.0));
     engine_ = std::make_unique<Engine>(sampleRate, channels, maxBands, k, rampSamples);
