@@ -63,7 +63,7 @@ def balanced_log_loss(scores: np.ndarray, labels: np.ndarray) -> float:
     return float(np.mean(losses))
 
 
-def fit_term_scorer(curves_train, labels_train, curves_val, labels_val, term_curves, l2_mode: str = "shared") -> dict:
+def fit_term_scorer(curves_train, labels_train, curves_val, labels_val, term_curves, *, l2_mode: str) -> dict:
     """The scorer's numbers (``scores_from_curves``'s ``scorer`` argument, plus the chosen L2, its mode and
     its validation loss) from decoded curves (N, 121) with term labels, and the terms' centroid curves
     (K, 121). ``l2_mode``: one of ``L2_MODES`` (module docstring)."""
