@@ -54,7 +54,18 @@ def test_scores_cover_all_terms_best_first(flat):
     assert set(result.scores) == set(semeq_rt.terms())
     values = list(result.scores.values())
     assert values == sorted(values, reverse=True)
-    assert all(0.0 < v < 1.0 for v in values)  # per-term probabilities, not a distribution over terms
+    # each score is the manifest's formula on the clip's balance curve (per-term probabilities, not a
+    # distribution over terms): amount of the term's reference curve in it, then the term's logistic
+    manifest = get_bundle().manifest
+    band = (eqdef.FREQ_GRID >= 50) & (eqdef.FREQ_GRID <= 16000)
+    curve = result.curve()[band] - result.curve()[band].mean()
+    references = {t["name"]: np.asarray(t["curve_db"])[band] for t in manifest["terms"]}
+    scorer = manifest["term_scorer"]
+    for name, slope, intercept in zip(scorer["terms"], scorer["slope"], scorer["intercept"]):
+        r = references[name] - references[name].mean()
+        expected = 1.0 / (1.0 + np.exp(-(slope * (curve @ r) / (r @ r) + intercept)))
+        assert result.scores[name] == pytest.approx(expected, abs=1e-4), name
+    assert sum(values) > 1.5 or sum(values) < 0.5  # not normalised to sum to 1
     assert len(result.window_scores()) == len(result.times) == len(result.window_latents)
 
 
@@ -103,5 +114,11 @@ def test_analysis_frames_at_96_and_192_khz_match_the_encoder_at_48_khz(rate):
     bundle = get_bundle()
     mid48 = demo_signal(SR, 3.0, seed=3).mean(axis=0)[: bundle.window]
     meter = BalanceMeter(bundle, rate)
-    streamed = meter.window_states(resample(mid48, SR, rate)[None])[0]
-    assert np.max(np.abs(streamed - bundle.encode_audio(mid48.astype(np.float32)))) <= 1e-4
+    mid = resample(mid48, SR, rate).astype(np.float32)
+    whole = meter.window_states(mid[None])[0]
+    for start in range(0, len(mid), 1000):  # as a stream, in odd-sized blocks
+        meter.push(mid[start:start + 1000])
+    streamed = meter.state_of_power(meter.stream_power())
+    expected = bundle.encode_audio(mid48.astype(np.float32))
+    assert np.max(np.abs(whole - expected)) <= 1e-4
+    assert np.max(np.abs(streamed - expected)) <= 1e-4

@@ -52,13 +52,19 @@ public:
         // more bands than any bank holds: semeq::FilterBank::setBands rejects the count before reading
         const int stored = std::min(count, semeq::FilterBank::kMaxBandsLimit);
         for (int i = 0; i < stored; ++i) {
-            PyObject* band = PyList_GET_ITEM(bands.ptr(), i);
-            if (!PyTuple_Check(band) || PyTuple_GET_SIZE(band) != 4)
+            // a number's __index__/__float__ may run Python code that shortens the list: re-check, and
+            // hold the tuple (its items are then safe); stop at the first failed conversion
+            if (i >= PyList_GET_SIZE(bands.ptr())) throw py::value_error("the band list changed while it was read");
+            const py::object band = py::reinterpret_borrow<py::object>(PyList_GET_ITEM(bands.ptr(), i));
+            if (!PyTuple_Check(band.ptr()) || PyTuple_GET_SIZE(band.ptr()) != 4)
                 throw py::type_error("band " + std::to_string(i) + ": expected a (type code, freq, gain, q) tuple");
-            const long type = PyLong_AsLong(PyTuple_GET_ITEM(band, 0));
+            const long type = PyLong_AsLong(PyTuple_GET_ITEM(band.ptr(), 0));
+            if (type == -1 && PyErr_Occurred()) throw py::error_already_set();
             double values[3];
-            for (int k = 0; k < 3; ++k) values[k] = PyFloat_AsDouble(PyTuple_GET_ITEM(band, k + 1));
-            if (PyErr_Occurred()) throw py::error_already_set();
+            for (int k = 0; k < 3; ++k) {
+                values[k] = PyFloat_AsDouble(PyTuple_GET_ITEM(band.ptr(), k + 1));
+                if (values[k] == -1.0 && PyErr_Occurred()) throw py::error_already_set();
+            }
             if (type < 0 || type >= semeq::kNumBandTypes)
                 throw py::value_error("band " + std::to_string(i) + ": unknown band type code " +
                                       std::to_string(type));

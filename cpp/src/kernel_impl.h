@@ -2,14 +2,14 @@
 // instruction set (kernel_<isa>.cpp defines SEMEQ_KERNEL_NS, SEMEQ_KERNEL_WIDTH, SEMEQ_KERNEL_ENTRY).
 //
 // Layout: a vector of W doubles holds W/cpv sections x cpv channels; lane i runs section i/cpv of
-// channel i%cpv. At step t, section j of a chunk works on sample t-j and takes as input what section j-1
-// produced at step t-1 (a lane shift by cpv). Buffers between passes are compact, [t][cpv]: a step
+// channel i%cpv. At step t, section j of a chunk works on sample t-skew*j and takes as input what
+// section j-1 produced at step t-skew (a lane shift by cpv; skew 1 or 2, skewFor below). Buffers between passes are compact, [t][cpv]: a step
 // loads its cpv inputs with one broadcast load and stores the top cpv lanes of its output with one
 // (masked, where the ISA has it) store, so the data of a pass stays in L1.
 //
 // Section arithmetic: TDF-II with y substituted into the state update,
 //   y = b0 x + s1,   s1' = (c1 x + s2) - a1 s1,   s2' = c2 x - a2 s1,   c1 = b1 - a1 b0, c2 = b2 - a2 b0,
-// which takes y off the state recursion. The first and last W/cpv-1 steps of a pass are masked so
+// which takes y off the state recursion. The first and last LAG = skew*(depth-1) steps of a pass are masked so
 // that, between calls, every section's state is at the same sample (canonical state: no added latency,
 // any block size). Every lane does the same arithmetic in the same order, and the library is compiled
 // with -ffp-contract=off, so only the explicit mulAdd/negMulAdd below fuse: the kernels with fused
@@ -224,7 +224,7 @@ inline __attribute__((always_inline)) void fillRampTile(RampTiles<NV>& r, const 
 }
 
 // NV vectors form one chain (sections [v*D, (v+1)*D) in vector v; vector v takes its input from
-// vector v-1's previous step, a register move), G channel groups run side by side: NV * G independent
+// vector v-1's output skew steps earlier, a register move), G channel groups run side by side: NV * G independent
 // dependency chains per step. Ramps with several sections per vector run with NV = 1.
 template <int CPV, int G, int NV, bool RAMP>
 void passImpl(const PassArgs& a) {
@@ -259,7 +259,7 @@ void passImpl(const PassArgs& a) {
 
     // Ramp: each lane interpolates its section's coefficients between control points; `frac` steps by
     // 1/interval (exact: small multiples of a power of two), and when the lanes of section j reach the
-    // next control point (one lane group per step, in order of j) they load the next segment.
+    // next control point (in order of j, one lane group every skew steps) they load the next segment.
     V c0[kNumCoefs], dc[kNumCoefs], frac{};
     const double invInterval = 1.0 / static_cast<double>(a.interval);
     const V step1 = broadcast(invInterval);

@@ -96,7 +96,8 @@ class BalanceMeter:
         self._hann = ltas.hann(self.n_fft)
         self.frames_per_window = max(1, (self.window - self.n_fft) // self.hop + 1)
         self._frame_power = np.zeros((self.frames_per_window, self._bins.stop - self._bins.start))
-        self._held_mid = np.zeros(self.n_fft, dtype=np.float32)
+        # room for a batch of frames and a block: push grows it (doubling) only for longer blocks
+        self._held_mid = np.zeros(self.n_fft + FRAME_BATCH * self.hop + 8192, dtype=np.float32)
         self._windowed = np.empty((FRAME_BATCH, self.n_fft))
         self._spectra = np.empty((FRAME_BATCH, self.n_fft // 2 + 1), dtype=np.complex128)
         self.reset()
@@ -117,8 +118,10 @@ class BalanceMeter:
         ``FRAME_BATCH`` at a time as the stream completes them (and the rest when ``stream_power``
         needs them); of a long push, only the frames of its last window."""
         held, count_new = self._held, len(mid)
-        if held + count_new > len(self._held_mid):  # a longer block than any before: make room
-            self._held_mid = np.concatenate((self._held_mid[:held], np.empty(count_new, np.float32)))
+        if held + count_new > len(self._held_mid):  # a block far longer than usual: make room for good
+            grown = np.empty(max(2 * len(self._held_mid), held + count_new), np.float32)
+            grown[:held] = self._held_mid[:held]
+            self._held_mid = grown
         self._held_mid[held: held + count_new] = mid
         self._held = held + count_new
         if self._held >= self.n_fft + (FRAME_BATCH - 1) * self.hop:

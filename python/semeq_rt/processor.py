@@ -328,7 +328,7 @@ class Processor:
                 self._gain.reset(self._gain.target)
 
     def reset(self):
-        """Forget the stream: filter state, analysis buffer and the measured balance."""
+        """Forget the stream: filter state, the analysis frames and the measured balance."""
         with self._process_lock, self._lock:
             self._fb.reset()
             self._reset_stream()

@@ -119,8 +119,9 @@ def term_amounts(curves_db, term_curves_db) -> np.ndarray:
 
 
 def scores_from_curves(curves_db, scorer) -> np.ndarray:
-    """Calibrated term scores (…, K) of dB curves (…, 121) under a term scorer (the manifest's
-    ``term_scorer``: ``curves_db`` (K, 121), ``slope`` (K,), ``intercept`` (K,)): for each term, the
+    """Calibrated term scores (…, K) of dB curves (…, 121) under a term scorer (``curves_db`` (K, 121):
+    the terms' reference curves, the manifest's ``terms[].curve_db``; ``slope`` (K,), ``intercept``
+    (K,): the manifest's ``term_scorer``): for each term, the
     probability that a listener calls the curve by that word rather than another, from the amount of
     the term's EQ it contains, sigmoid(slope · amount + intercept), fitted per term with equal weight on
     the term and on the rest (docs/eq-space.md)."""

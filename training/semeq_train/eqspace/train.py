@@ -64,10 +64,10 @@ def synthetic_settings(n: int, safe_params: np.ndarray, rng: np.random.Generator
 
 
 def _term_weights(labels: np.ndarray, n_terms: int) -> torch.Tensor:
-    """Cross-entropy weights 1 / count, normalised to mean 1: every term counts equally."""
-    counts = np.bincount(labels, minlength=n_terms).astype(np.float64)
-    weights = np.where(counts > 0, 1.0 / np.maximum(counts, 1), 0.0)
-    return torch.as_tensor(weights / weights[counts > 0].mean(), dtype=torch.float32)
+    """Cross-entropy weights 1 / count, normalised to mean 1: every term counts equally (``train``
+    has checked that every term has a training example)."""
+    weights = 1.0 / np.bincount(labels, minlength=n_terms).astype(np.float64)
+    return torch.as_tensor(weights / weights.mean(), dtype=torch.float32)
 
 
 def curve_mse(params: torch.Tensor, target: torch.Tensor, level_free: bool = False) -> torch.Tensor:
