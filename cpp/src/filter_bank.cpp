@@ -174,6 +174,11 @@ struct FilterBank::Engine {
     int64_t secondBuffer;          // offset of buffer 1 in `buffers`
     std::vector<double> buffers;   // two buffers (0: input, passes ping-pong); per group [t][cpv]
     std::vector<KernelCoefs> control;  // [kMaxControlPoints][maxBands]
+    // what `control` holds: the sub-block's points from controlFirst on, designed for controlVersion
+    // (a ramp sub-block's last point is the next one's first; publishApplied interpolates between them)
+    int64_t controlFirst = -1;
+    int controlCount = 0;
+    uint64_t controlVersion = 0;
     std::vector<RampPath> path;        // per slot, for Param ramps
     alignas(64) double constCoefs[detail::kMaxVectorsPerChain * kNumCoefs * kMaxWidth];
     alignas(64) double passState[detail::kMaxVectorsPerChain * 2 * kMaxWidth];  // >= groups * vectors
@@ -218,6 +223,8 @@ struct FilterBank::Engine {
         switch (mode[i]) {
             case RampMode::Static: return coefStatic[i];
             case RampMode::Param: {
+                // the end points exactly: where the ramp starts, the coefficients in use before it
+                if (p <= rampStart) return coefFrom[i];
                 if (rampU(p) >= 1.0) return coefTo[i];
                 const Slot s = paramsAt(i, p);
                 // exp instead of the cookbook's pow(10, gain / 40), ~10 ns less per design (a ramp
@@ -390,12 +397,22 @@ struct FilterBank::Engine {
         const int64_t first = floorTo(pos, interval);
         const int64_t last = floorTo(pos + n - 1, interval) + interval;
         const int count = static_cast<int>((last - first) / interval) + 1;
+        // the previous ramp sub-block's last point, when it is this one's first, is not designed again
+        int reused = 0;
+        if (controlVersion == coefVersion && controlCount > 0 &&
+            controlFirst + (controlCount - 1) * interval == first) {
+            std::copy_n(&control[static_cast<size_t>(controlCount - 1) * maxBands], active, control.begin());
+            reused = 1;
+        }
         for (int i = 0; i < active; ++i) {
             const KernelCoefs fixed = kernelCoefs(coefStatic[i]);
-            for (int c = 0; c < count; ++c)
+            for (int c = reused; c < count; ++c)
                 control[static_cast<size_t>(c) * maxBands + i] =
                     mode[i] == RampMode::Static ? fixed : kernelCoefs(coefAt(i, first + c * interval));
         }
+        controlFirst = first;
+        controlCount = count;
+        controlVersion = coefVersion;
     }
 
     // Per control point of the sub-block, vector of the chain and lane: the coefficients of the lane's
@@ -554,11 +571,29 @@ struct FilterBank::Engine {
     }
 
     // The coefficients at the end of the last block, for appliedResponseDb: re-published only while
-    // they move (a ramp: one design per moving slot per block) or after they changed.
+    // they move or after they changed. Mid-ramp they are interpolated between the control points the
+    // kernel used, as the kernel does (no design); slots past `active` are static.
     void publishApplied() {
         if (!rampActive && appliedVersion == coefVersion) return;
         std::vector<Biquad>& c = applied.writeBuffer();
-        for (int i = 0; i < maxBands; ++i) c[i] = coefAt(i, pos);
+        const int64_t offset = pos - controlFirst;
+        if (rampActive && controlVersion == coefVersion && offset >= 0 && offset <= (controlCount - 1) * interval) {
+            const int64_t q = std::min<int64_t>(offset / interval, controlCount - 2);
+            const double frac = static_cast<double>(offset - q * interval) / static_cast<double>(interval);
+            for (int i = 0; i < maxBands; ++i) {
+                if (i >= active) {
+                    c[i] = coefStatic[i];
+                    continue;
+                }
+                const KernelCoefs& p0 = control[static_cast<size_t>(q) * maxBands + i];
+                const KernelCoefs& p1 = control[static_cast<size_t>(q + 1) * maxBands + i];
+                double v[kNumCoefs];
+                for (int k = 0; k < kNumCoefs; ++k) v[k] = p0.v[k] + (p1.v[k] - p0.v[k]) * frac;
+                c[i] = Biquad{v[0], v[1] + v[3] * v[0], v[2] + v[4] * v[0], v[3], v[4]};
+            }
+        } else {
+            for (int i = 0; i < maxBands; ++i) c[i] = coefAt(i, pos);
+        }
         applied.publish();
         appliedVersion = coefVersion;
     }

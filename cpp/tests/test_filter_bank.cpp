@@ -163,6 +163,49 @@ TEST(filter_bank, random_ramps_stay_bounded) {
     }
 }
 
+// appliedResponseDb follows a ramp: a +12 dB step of a peak rises monotonically through the applied
+// response, along the ramp's path (the gain moves linearly in dB between exact designs at the control
+// points), and ends exactly on the target, whether blocks end on control points (512) or between
+// them (7, 300).
+TEST(filter_bank, applied_response_follows_the_ramp) {
+    const double fs = 48000.0, f0 = 1000.0;
+    for (int block : {512, 7, 300}) {
+        FilterBank fb(fs, 1, 4, 100.0);
+        double db = 0.0;
+        fb.appliedResponseDb(&f0, &db, 1);
+        CHECK(db == 0.0, "block %d: %g dB applied before any process()", block, db);
+        fb.setBands(std::vector<Band>{{BandType::Peak, f0, 0.0, 2.0}});
+        std::vector<float> x(static_cast<size_t>(fs), 0.0f);
+        run(fb, x, 512, 512);
+        fb.setBands(std::vector<Band>{{BandType::Peak, f0, 12.0, 2.0}});
+        // the ramp starts at the next control point and lasts 100 ms (4800 samples)
+        const int start = 512 + (fb.controlInterval() - 512 % fb.controlInterval()) % fb.controlInterval();
+        double previous = 0.0, worstDrop = 0.0, worstPath = 0.0;
+        for (int done = 512; done < 512 + 9600; done += block) {
+            run(fb, x, block, block);
+            fb.appliedResponseDb(&f0, &db, 1);
+            worstDrop = std::fmax(worstDrop, previous - db);
+            previous = db;
+            const int at = done + block;  // samples processed so far
+            if (at >= start) {
+                // the gain in dB at the peak: exact at control points (absolute positions), where it
+                // is 12 dB x (time since the start) / 100 ms, at most 12; linear in between
+                const int k = fb.controlInterval();
+                const int before = (at - start) / k * k;
+                const auto gainAt = [](int t) { return 12.0 * std::fmin(1.0, t / 4800.0); };
+                const double expected = gainAt(before) + (gainAt(before + k) - gainAt(before)) * (at - start - before) / k;
+                worstPath = std::fmax(worstPath, std::fabs(db - expected));
+            }
+        }
+        CHECK(worstDrop <= 1e-12, "block %d: the applied response fell by %g dB during a rising ramp", block,
+              worstDrop);
+        // between control points the coefficients, not the dB, move linearly: a small bend
+        CHECK(worstPath < 0.01, "block %d: %g dB off the ramp's path", block, worstPath);
+        const double target = fb.responseDb(f0);
+        CHECK(db == target, "block %d: %.17g dB applied after the ramp, target %.17g", block, db, target);
+    }
+}
+
 #if defined(__x86_64__) || defined(_M_X64)
 // process() flushes denormals for its duration and gives the caller back its own MXCSR, whether the
 // caller had FTZ/DAZ off (process sets and restores them) or already on (process leaves MXCSR alone).
