@@ -98,8 +98,7 @@ class BalanceMeter:
         self._frame_power = np.zeros((self.frames_per_window, self._bins.stop - self._bins.start))
         # room for a batch of frames and a block: push grows it (doubling) only for longer blocks
         self._held_mid = np.zeros(self.n_fft + FRAME_BATCH * self.hop + 8192, dtype=np.float32)
-        self._windowed = np.empty((FRAME_BATCH, self.n_fft))
-        self._spectra = np.empty((FRAME_BATCH, self.n_fft // 2 + 1), dtype=np.complex128)
+        self._work = (np.empty((FRAME_BATCH, self.n_fft)), np.empty((FRAME_BATCH, self.n_fft // 2 + 1), np.complex128))
         self.reset()
         # numpy plans an FFT size on its first use and ONNX Runtime allocates on a session's first
         # run (~1 ms each): both happen here rather than in the first blocks that need them
@@ -149,20 +148,13 @@ class BalanceMeter:
         span = span[: (count - 1) * hop + n_fft]
         if not np.isfinite(span).all():
             span = np.where(np.isfinite(span), span, np.float32(0.0))
-        if hop == n_fft:
-            frames = span.reshape(count, n_fft)
-        else:  # (as_strided: sliding_window_view costs more Python time than a frame's FFT)
-            frames = np.lib.stride_tricks.as_strided(span, (count, n_fft), (hop * span.itemsize, span.itemsize),
-                                                     writeable=False)
+        frames = ltas.frames_view(span, n_fft, hop)
         for start in range(0, count, FRAME_BATCH):
             rows = frames[start: start + FRAME_BATCH]
-            windowed = np.multiply(rows, self._hann, out=self._windowed[: len(rows)])
-            # numpy transforms the rows of a batch one by one, so a frame gets the same numbers
-            # whichever frames share its call: any split of the stream into blocks gives the same
-            spectra = np.fft.rfft(windowed, axis=-1, out=self._spectra[: len(rows)])[:, self._bins]
             index = first // hop + start
             slots = np.arange(index, index + len(rows)) % self.frames_per_window
-            self._frame_power[slots] = spectra.real ** 2 + spectra.imag ** 2
+            # frame by frame the same numbers however the stream is split into blocks (frame_power)
+            self._frame_power[slots] = ltas.frame_power(rows, self._hann, self._bins, self._work)
         self._frames_stored = min(self.frames_per_window, self._frames_stored + count)
 
     def stream_power(self):
@@ -197,9 +189,7 @@ class BalanceMeter:
         for first in range(0, n_frames, _CHUNK_FRAMES):
             count = min(_CHUNK_FRAMES, n_frames - first)
             chunk = mid[first * hop: first * hop + (count - 1) * hop + n_fft]
-            frames = np.lib.stride_tricks.sliding_window_view(chunk, n_fft)[::hop]
-            spectra = np.fft.rfft(frames * self._hann, axis=-1)[:, self._bins]
-            total += (spectra.real ** 2 + spectra.imag ** 2).sum(axis=0)
+            total += ltas.frame_power(ltas.frames_view(chunk, n_fft, hop), self._hann, self._bins).sum(axis=0)
         return self._balance_from_power(total / n_frames)
 
     def measure(self, mids) -> np.ndarray:

@@ -88,14 +88,37 @@ def smoothing_matrix(sample_rate: float = SAMPLE_RATE, n_fft: int = N_FFT) -> np
     return overlap / overlap.sum(axis=1, keepdims=True)
 
 
+def frames_view(signal, n_fft: int, hop: int) -> np.ndarray:
+    """The frames of a 1-D ``signal`` that start every ``hop`` samples, as a read-only (count, n_fft)
+    view (no copy; the tail that fills no whole frame is left out). ``signal`` must hold ≥ n_fft samples."""
+    count = (len(signal) - n_fft) // hop + 1
+    step = signal.strides[0]
+    # as_strided: sliding_window_view costs more Python time than a frame's FFT on the streaming path
+    return np.lib.stride_tricks.as_strided(signal, (count, n_fft), (hop * step, step), writeable=False)
+
+
+def frame_power(frames, window, bins=slice(None), work=None) -> np.ndarray:
+    """Periodograms |X_k|^2 (count, bins) of ``frames`` (count, n_fft) times ``window``, at the FFT bins
+    ``bins``: the one periodogram of every analysis path (whole files, chunked files, streams).
+
+    ``work``: optional preallocated (windowed, spectra) arrays of at least count rows, float64 (·, n_fft)
+    and complex128 (·, n_fft // 2 + 1), for callers on the audio path. numpy transforms the rows of a
+    batch one by one, so a frame gets the same numbers whichever frames share its call."""
+    if work is None:
+        spectra = np.fft.rfft(frames * window, axis=-1)[:, bins]
+    else:
+        windowed = np.multiply(frames, window, out=work[0][: len(frames)])
+        spectra = np.fft.rfft(windowed, axis=-1, out=work[1][: len(frames)])[:, bins]
+    return spectra.real ** 2 + spectra.imag ** 2
+
+
 def power_spectrum(mid, n_fft: int = N_FFT) -> np.ndarray:
     """Mean periodogram |X_k|^2 of Hann-windowed frames (back to back: hop = n_fft, as ``HOP``; the tail
     that fills no whole frame is dropped; shorter input is zero-padded to one frame)."""
     mid = np.asarray(mid, dtype=np.float64)
     if len(mid) < n_fft:
         mid = np.pad(mid, (0, n_fft - len(mid)))
-    frames = mid[: len(mid) // n_fft * n_fft].reshape(-1, n_fft)
-    return (np.abs(np.fft.rfft(frames * hann(n_fft), axis=-1)) ** 2).mean(axis=0)
+    return frame_power(frames_view(mid, n_fft, n_fft), hann(n_fft)).mean(axis=0)
 
 
 def band_db_from_power(power, smoothing) -> np.ndarray:

@@ -317,12 +317,14 @@ class Processor:
         # the LTAS fit starts from the audio encoder's estimate: the EQ encoder's latent of a music
         # balance lies far from the decoder's manifold (docs/audio-encoder.md)
         start = self._bundle.encode_balance(states).mean(axis=0) if self._meter.method == "ltas" else None
+        # the fit (milliseconds of decoder calls) runs before the locks: process() is never held up by it
+        z_audio = self._meter.latent_of_state(state, self._fit_iterations, start)
         with self._process_lock, self._lock:
             at_once = self._samples_seen == 0
             if at_once:
                 self._fb.reset()  # the next set_bands applies at once
             self._state = state
-            self._z_audio = self._meter.latent_of_state(state, self._fit_iterations, start)
+            self._z_audio = z_audio
             self._update()
             if at_once:
                 self._gain.reset(self._gain.target)
