@@ -55,15 +55,19 @@ def test_scores_cover_all_terms_best_first(flat):
     values = list(result.scores.values())
     assert values == sorted(values, reverse=True)
     # each score is the manifest's formula on the clip's balance curve (per-term probabilities, not a
-    # distribution over terms): amount of the term's reference curve in it, then the term's logistic
+    # distribution over terms): amounts of the term's reference curve in its boosts and in its cuts,
+    # then the term's logistic
     manifest = get_bundle().manifest
     band = (eqdef.FREQ_GRID >= 50) & (eqdef.FREQ_GRID <= 16000)
     curve = result.curve()[band] - result.curve()[band].mean()
     references = {t["name"]: np.asarray(t["curve_db"])[band] for t in manifest["terms"]}
     scorer = manifest["term_scorer"]
-    for name, slope, intercept in zip(scorer["terms"], scorer["slope"], scorer["intercept"]):
+    assert scorer["kind"] == "term-boost-cut-logistic"
+    for name, s_boost, s_cut, intercept in zip(scorer["terms"], scorer["slope_boost"], scorer["slope_cut"],
+                                               scorer["intercept"]):
         r = references[name] - references[name].mean()
-        expected = 1.0 / (1.0 + np.exp(-(slope * (curve @ r) / (r @ r) + intercept)))
+        boost, cut = np.maximum(curve, 0) @ r / (r @ r), np.minimum(curve, 0) @ r / (r @ r)
+        expected = 1.0 / (1.0 + np.exp(-(s_boost * boost + s_cut * cut + intercept)))
         assert result.scores[name] == pytest.approx(expected, abs=1e-4), name
     assert sum(values) > 1.5 or sum(values) < 0.5  # not normalised to sum to 1
     assert len(result.window_scores()) == len(result.times) == len(result.window_latents)

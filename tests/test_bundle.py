@@ -221,6 +221,20 @@ def test_missing_manifest_field_is_named(bundle_copy):
     assert err.path == bundle_copy / MANIFEST_NAME and "audio.window" in str(err)
 
 
+@pytest.mark.parametrize("breakage, message", [
+    (lambda scorer: scorer.update(kind="term-amount-logistic"), "term-boost-cut-logistic"),  # a format-1 scorer
+    (lambda scorer: scorer["slope_cut"].pop(), "slope_cut"),
+    (lambda scorer: scorer["intercept"].__setitem__(0, float("nan")), "intercept"),
+    (lambda scorer: scorer["terms"].__setitem__(0, "no such term"), "curve_db"),
+])
+def test_broken_term_scorer_is_refused_at_load(bundle_copy, breakage, message):
+    manifest = _manifest(bundle_copy)
+    breakage(manifest["term_scorer"])
+    _write_manifest(bundle_copy, manifest)
+    err = _error(bundle_copy)
+    assert err.path == bundle_copy / MANIFEST_NAME and "term_scorer" in str(err) and message in str(err)
+
+
 def test_swapped_models_are_caught_by_their_metadata(bundle_copy):
     manifest = _manifest(bundle_copy)
     models = manifest["models"]

@@ -142,7 +142,7 @@ def test_selection_cross_validation_leaves_the_standard_test_users_out(smoke_che
 
 def test_per_count_scorer_penalty_is_divided_by_the_term_count():
     from semeq_rt.semantics import term_amounts
-    from semeq_train.eqspace.terms import balanced_weights, fit_logistic, fit_term_scorer
+    from semeq_train.eqspace.terms import balanced_weights, fit_nonnegative_logistic, fit_term_scorer
 
     # Term 0: 400 curves carrying about 1× its reference curve; terms 1 and 2: 5 curves each.
     rng = np.random.default_rng(0)
@@ -153,13 +153,62 @@ def test_per_count_scorer_penalty_is_divided_by_the_term_count():
     amounts = term_amounts(curves, refs)
     for mode, counts in (("shared", (1, 1, 1)), ("per-count", (400, 5, 5))):
         scorer = fit_term_scorer(curves, labels, curves, labels, refs, l2_mode=mode)
-        assert scorer["l2_mode"] == mode
+        assert scorer["l2_mode"] == mode and scorer["kind"] == "term-boost-cut-logistic"
         for k, n in enumerate(counts):
-            expected = fit_logistic(amounts[:, k], (labels == k).astype(float), balanced_weights(labels == k),
-                                    scorer["l2"] / n)
-            np.testing.assert_allclose([scorer["slope"][k], scorer["intercept"][k]], expected, rtol=1e-9)
+            expected = fit_nonnegative_logistic(amounts[:, k], (labels == k).astype(float),
+                                                balanced_weights(labels == k), scorer["l2"] / n)
+            np.testing.assert_allclose([scorer["slope_boost"][k], scorer["slope_cut"][k], scorer["intercept"][k]],
+                                       expected, rtol=1e-9)
     with pytest.raises(ValueError, match="l2_mode"):
         fit_term_scorer(curves, labels, curves, labels, refs, l2_mode="per-term")
+
+
+def test_boost_cut_amounts_split_the_amount_and_the_scorer_weighs_them_apart():
+    """The scorer's features: the term's EQ in the curve's boosts and in its cuts (summing to the plain
+    amount). Where listeners recognise a term by one side only, the fit weighs that side and separates
+    curves that no threshold on the plain amount does; slopes stay ≥ 0, so a curve with more of the
+    term's EQ, boosted or cut, never scores lower."""
+    from semeq_rt.semantics import scores_from_curves, term_amounts
+    from semeq_train.eqspace.terms import fit_logistic, fit_nonnegative_logistic, fit_term_scorer, penalised_loss
+
+    tilt = np.log2(eqdef.FREQ_GRID / 1000.0)  # dB per octave around 1 kHz: "bright" goes up, "warm" down
+    refs = np.stack([-tilt, tilt])
+    amounts = term_amounts(np.stack([2 * tilt, -tilt, np.zeros_like(tilt)]), refs)
+    # 2 × bright's curve: its boosts (above 1 kHz) and cuts (below) each carry part of the amount 2
+    np.testing.assert_allclose(amounts.sum(-1), [[-2, 2], [1, -1], [0, 0]], atol=1e-12)
+    assert np.all(amounts[0, 1] > 0.5) and np.all(amounts[0, 0] < -0.5)
+
+    # Synthetic listeners who call a curve by term 0 when it boosts the lows, but not when it cuts the
+    # highs, though both put a similar amount of term 0's EQ (down-tilt) into the level-free curve
+    rng = np.random.default_rng(1)
+    octaves = np.log2(eqdef.FREQ_GRID)
+    low_boost = np.exp(-0.5 * ((octaves - np.log2(80.0)) / 0.5) ** 2)
+    high_cut = -np.exp(-0.5 * ((octaves - np.log2(8000.0)) / 0.5) ** 2)
+    n = 300
+    gains = rng.uniform(3, 8, (2 * n, 1))
+    curves = np.concatenate([low_boost * gains[:n], high_cut * gains[n:]]) + rng.normal(0, 0.2, (2 * n, eqdef.N_GRID))
+    labels = np.repeat([0, 1], n)
+    plain = term_amounts(curves, refs).sum(-1)[:, 0]
+    assert np.all(plain > 0)  # both kinds of curve contain term 0's EQ ...
+    scorer = fit_term_scorer(curves, labels, curves, labels, refs, l2_mode="per-count")
+    assert min(scorer["slope_boost"] + scorer["slope_cut"]) >= 0.0
+    assert scorer["slope_cut"][0] < 0.1 * scorer["slope_boost"][0]  # ... but only its boosts count
+    term0 = scores_from_curves(curves, scorer)[:, 0]
+    both = np.mean((term0 > 0.5) == (labels == 0))
+    threshold = max(np.mean((plain > t) == (labels == 0)) for t in np.quantile(plain, np.linspace(0, 1, 101)))
+    assert both > 0.95 and threshold < 0.8, (both, threshold)  # no threshold on one amount separates them
+    # more of a term's EQ in either part never lowers its score
+    grid = np.linspace(-2, 2, 9)[:, None] * refs[0]
+    assert np.all(np.diff(scores_from_curves(grid, scorer)[:, 0]) >= 0)
+
+    # the constrained fit is the best feasible fit: no subset fit that is feasible does better
+    x = np.column_stack([rng.normal(size=400), rng.normal(size=400)])
+    y = (x[:, 0] - 0.5 * x[:, 1] + rng.normal(size=400) > 0).astype(float)  # the second feature hurts
+    w = np.full(400, 1 / 400)
+    theta = fit_nonnegative_logistic(x, y, w, 0.01)
+    assert theta[1] == 0.0 and theta[0] > 0
+    free = fit_logistic(x, y, w, 0.01)
+    assert free[1] < 0 and penalised_loss(x, y, w, 0.01, free) <= penalised_loss(x, y, w, 0.01, theta)
 
 
 def test_scorer_l2_option_reaches_the_config_and_the_recorded_command():

@@ -63,13 +63,12 @@ def term_scorer(space) -> dict:
     its reference curves are the terms' ``curve_db``."""
     scorer = space.scorer
     return {
-        "kind": "term-amount-logistic",
-        "formula": "amount_k = <c - mean(c), r_k - mean(r_k)> / |r_k - mean(r_k)|^2 over 50 Hz-16 kHz, "
-                   "c = the decoded dB curve, r_k = terms[k].curve_db; score_k = 1 / (1 + exp(-(slope_k * "
-                   "amount_k + intercept_k)))",
+        "kind": scorer["kind"],
+        "formula": "over 50 Hz-16 kHz: c = the decoded dB curve minus its mean, r_k = terms[k].curve_db minus "
+                   "its mean; boost_k = <max(c, 0), r_k> / |r_k|^2, cut_k = <min(c, 0), r_k> / |r_k|^2; "
+                   "score_k = 1 / (1 + exp(-(slope_boost_k * boost_k + slope_cut_k * cut_k + intercept_k)))",
         "terms": list(space.term_names),
-        "slope": [float(v) for v in scorer["slope"]],
-        "intercept": [float(v) for v in scorer["intercept"]],
+        **{key: [float(v) for v in scorer[key]] for key in ("slope_boost", "slope_cut", "intercept")},
         "l2": float(scorer["l2"]),
     }
 

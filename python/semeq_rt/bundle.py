@@ -15,8 +15,10 @@ from typing import NamedTuple
 
 import numpy as np
 
+from .semantics import term_scorer_arrays
+
 FORMAT = "semeq-bundle"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: term_scorer of kind term-boost-cut-logistic
 MANIFEST_NAME = "manifest.json"
 DEFAULT_BUNDLE_DIR = Path(__file__).resolve().parent / "models" / "default"
 #: The models of a bundle, by their key under the manifest's "models".
@@ -119,6 +121,10 @@ def _check_manifest(manifest_path: Path, manifest: dict) -> None:
         _number_list(manifest_path, term.get("centroid"), f"{where}.centroid", latent_dim)
         _number_list(manifest_path, term.get("spread"), f"{where}.spread", latent_dim)
         _field(manifest_path, term, "count", int)
+    try:
+        term_scorer_arrays(manifest)
+    except ValueError as e:
+        raise BundleError(manifest_path, str(e)) from None
     models = _field(manifest_path, manifest, "models", dict)
     for role in ROLES:
         entry = _field(manifest_path, models, role, dict)

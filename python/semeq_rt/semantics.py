@@ -21,6 +21,9 @@ from . import eqdef, ltas
 #: band above fs/2 could not be realised; its audible effect would lie above Nyquist anyway).
 MAX_FREQ_FRACTION = 0.45
 
+#: The manifest's ``term_scorer.kind`` that ``scores_from_curves`` computes.
+TERM_SCORER_KIND = "term-boost-cut-logistic"
+
 
 @functools.lru_cache(maxsize=1)
 def _default_bundle():
@@ -106,47 +109,74 @@ def blend_latent(weights: dict, bundle=None) -> np.ndarray:
 
 
 def term_amounts(curves_db, term_curves_db) -> np.ndarray:
-    """How many times each term's EQ curve a curve contains: the least-squares coefficient of the
-    term's level-free curve in the level-free curve over 50 Hz–16 kHz. (…, 121) dB curves and (K, 121)
-    term curves → (…, K); 1.0 means "the reference plus exactly the term's EQ", 0 "none of it",
-    negative "the opposite". Levels are left out because audio balances carry none."""
+    """How many times each term's EQ curve the boosts and the cuts of a curve contain: the least-squares
+    coefficients of the term's level-free curve in the positive part and in the negative part of the
+    level-free curve, over 50 Hz–16 kHz. (…, 121) dB curves and (K, 121) term curves → (…, K, 2)
+    [boost, cut]; their sum is the plain amount (1.0: "the reference plus exactly the term's EQ", 0:
+    "none of it", negative: "the opposite"). Levels are left out because audio balances carry none.
+
+    Why two parts: listeners weigh them differently (docs/eq-space.md): a curve is "warm" when it
+    boosts along warm's EQ (the lows) much more than when it cuts along it (the highs), and "bright"
+    the other way round; one amount for both made warm against bright a single linear threshold."""
     band = ltas.BAND_MASK
     curves = np.asarray(curves_db, dtype=np.float64)[..., band]
     terms_ = np.asarray(term_curves_db, dtype=np.float64)[:, band]
     curves = curves - curves.mean(axis=-1, keepdims=True)
     terms_ = terms_ - terms_.mean(axis=-1, keepdims=True)
-    return curves @ terms_.T / np.sum(terms_ ** 2, axis=-1)
+    norms = np.sum(terms_ ** 2, axis=-1)
+    boost = np.maximum(curves, 0.0) @ terms_.T / norms
+    cut = np.minimum(curves, 0.0) @ terms_.T / norms
+    return np.stack([boost, cut], axis=-1)
 
 
 def scores_from_curves(curves_db, scorer) -> np.ndarray:
     """Calibrated term scores (…, K) of dB curves (…, 121) under a term scorer (``curves_db`` (K, 121):
-    the terms' reference curves, the manifest's ``terms[].curve_db``; ``slope`` (K,), ``intercept``
-    (K,): the manifest's ``term_scorer``): for each term, the
-    probability that a listener calls the curve by that word rather than another, from the amount of
-    the term's EQ it contains, sigmoid(slope · amount + intercept), fitted per term with equal weight on
-    the term and on the rest (docs/eq-space.md)."""
+    the terms' reference curves, the manifest's ``terms[].curve_db``; ``slope_boost``, ``slope_cut``,
+    ``intercept`` (K,) each: the manifest's ``term_scorer``): for each term, the probability that a
+    listener calls the curve by that word rather than another, from the amounts of the term's EQ in
+    the curve's boosts and cuts (``term_amounts``), sigmoid(slope_boost · boost + slope_cut · cut +
+    intercept), fitted per term with equal weight on the term and on the rest (docs/eq-space.md). Both
+    slopes are ≥ 0, so more of the term's EQ, boosted or cut, never lowers its score."""
     amounts = term_amounts(curves_db, scorer["curves_db"])
-    logits = amounts * np.asarray(scorer["slope"], dtype=np.float64) + np.asarray(scorer["intercept"], dtype=np.float64)
+    logits = (amounts[..., 0] * np.asarray(scorer["slope_boost"], dtype=np.float64)
+              + amounts[..., 1] * np.asarray(scorer["slope_cut"], dtype=np.float64)
+              + np.asarray(scorer["intercept"], dtype=np.float64))
     return 0.5 * (1.0 + np.tanh(0.5 * logits))  # the logistic function, without overflow
+
+
+def term_scorer_arrays(manifest) -> tuple:
+    """(term names, ``scores_from_curves``'s scorer) from a bundle manifest's ``term_scorer`` and the
+    terms' centroid curves (its reference curves). Raises ValueError saying what is wrong with them
+    (``load_bundle`` checks this when it loads a bundle)."""
+    scorer = manifest.get("term_scorer")
+    if not isinstance(scorer, dict) or scorer.get("kind") != TERM_SCORER_KIND:
+        kind = scorer.get("kind") if isinstance(scorer, dict) else None
+        raise ValueError(f"term_scorer must be of kind {TERM_SCORER_KIND!r}, got {kind!r} (re-export the bundle "
+                         f"with this version's semeq-export)")
+    def numbers(value, shape, what):
+        try:
+            array = np.asarray(value, dtype=np.float64)
+        except (TypeError, ValueError):
+            array = None
+        if array is None or array.shape != shape or not np.all(np.isfinite(array)):
+            raise ValueError(f"term_scorer's {what}")
+        return array
+
+    names = scorer.get("terms")
+    if not isinstance(names, list) or not names or not all(isinstance(n, str) for n in names):
+        raise ValueError("term_scorer's 'terms' must be a non-empty list of term names")
+    arrays = {key: numbers(scorer.get(key), (len(names),), f"{key!r} must hold one finite number per term "
+                                                           f"({len(names)})")
+              for key in ("slope_boost", "slope_cut", "intercept")}
+    curves = {t.get("name"): t.get("curve_db") for t in manifest.get("terms", []) if isinstance(t, dict)}
+    reference = numbers([curves.get(n) for n in names], (len(names), eqdef.N_GRID),
+                        f"terms must each have a curve_db of {eqdef.N_GRID} finite numbers in 'terms'")
+    return names, {"curves_db": reference, **arrays}
 
 
 @functools.lru_cache(maxsize=8)
 def _term_scorer(bundle):
-    """(term names, scorer arrays) from the manifest's ``term_scorer`` (slopes and intercepts) and the
-    terms' centroid curves, which are the scorer's reference curves."""
-    from .bundle import BundleError
-
-    scorer = bundle.manifest.get("term_scorer")
-    curves = {t["name"]: t.get("curve_db") for t in bundle.manifest["terms"]}
-    if not isinstance(scorer, dict) or not all(k in scorer for k in ("terms", "slope", "intercept")):
-        raise BundleError(bundle.path / "manifest.json", "term_scorer needs 'terms', 'slope' and 'intercept'")
-    names = list(scorer["terms"])
-    if any(curves.get(n) is None for n in names) or not len(names) == len(scorer["slope"]) == len(scorer["intercept"]):
-        raise BundleError(bundle.path / "manifest.json",
-                          "term_scorer's terms must each have a curve_db in 'terms' and one slope and intercept")
-    return names, {"curves_db": np.asarray([curves[n] for n in names], dtype=np.float64),
-                   "slope": np.asarray(scorer["slope"], dtype=np.float64),
-                   "intercept": np.asarray(scorer["intercept"], dtype=np.float64)}
+    return term_scorer_arrays(bundle.manifest)
 
 
 def term_scores(latent, bundle=None) -> dict:

@@ -13,7 +13,7 @@ from semeq_rt.semantics import scores_from_curves
 
 from .model import EqDecoder, EqEncoder
 
-CHECKPOINT_FORMAT = "semeq-eqspace/2"  # 2: level coordinate, amount-based term scorer
+CHECKPOINT_FORMAT = "semeq-eqspace/3"  # 2: level coordinate, amount-based term scorer; 3: boost/cut scorer
 
 
 class EqSpace:
@@ -26,7 +26,8 @@ class EqSpace:
     - ``terms``: name → {"centroid", "spread", "spread_rms", "count", "params", "curve_db", …}.
     - ``term_names``; ``term_scores(z) → (B, n_terms)``: per term, a calibrated probability (term vs
       the other terms, equal priors) from the amount of the term's EQ in the decoded curve.
-    - ``scorer``: the numbers of ``semeq_rt.semantics.scores_from_curves`` (curves_db, slope, intercept).
+    - ``scorer``: the numbers of ``semeq_rt.semantics.scores_from_curves`` (curves_db, slope_boost,
+      slope_cut, intercept).
     """
 
     def __init__(self, encoder: EqEncoder, decoder: EqDecoder, scorer: dict, terms: dict,
