@@ -225,6 +225,7 @@ def test_missing_manifest_field_is_named(bundle_copy):
     (lambda scorer: scorer.update(kind="term-amount-logistic"), "term-boost-cut-logistic"),  # a format-1 scorer
     (lambda scorer: scorer["slope_cut"].pop(), "slope_cut"),
     (lambda scorer: scorer["intercept"].__setitem__(0, float("nan")), "intercept"),
+    (lambda scorer: scorer["slope_boost"].__setitem__(0, -1.0), "≥ 0"),
     (lambda scorer: scorer["terms"].__setitem__(0, "no such term"), "curve_db"),
 ])
 def test_broken_term_scorer_is_refused_at_load(bundle_copy, breakage, message):

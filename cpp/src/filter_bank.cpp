@@ -397,12 +397,17 @@ struct FilterBank::Engine {
         const int64_t first = floorTo(pos, interval);
         const int64_t last = floorTo(pos + n - 1, interval) + interval;
         const int count = static_cast<int>((last - first) / interval) + 1;
-        // the previous ramp sub-block's last point, when it is this one's first, is not designed again
+        // points the previous ramp sub-block designed (its last, or with blocks shorter than the
+        // interval all of them) move to the front instead of being designed again
         int reused = 0;
-        if (controlVersion == coefVersion && controlCount > 0 &&
-            controlFirst + (controlCount - 1) * interval == first) {
-            std::copy_n(&control[static_cast<size_t>(controlCount - 1) * maxBands], active, control.begin());
-            reused = 1;
+        if (controlVersion == coefVersion && first >= controlFirst) {
+            const int64_t shift = (first - controlFirst) / interval;
+            if (shift < controlCount) {
+                reused = static_cast<int>(std::min<int64_t>(controlCount - shift, count));
+                for (int c = 0; shift > 0 && c < reused; ++c)
+                    std::copy_n(&control[static_cast<size_t>(c + shift) * maxBands], active,
+                                &control[static_cast<size_t>(c) * maxBands]);
+            }
         }
         for (int i = 0; i < active; ++i) {
             const KernelCoefs fixed = kernelCoefs(coefStatic[i]);
@@ -571,8 +576,8 @@ struct FilterBank::Engine {
     }
 
     // The coefficients at the end of the last block, for appliedResponseDb: re-published only while
-    // they move or after they changed. Mid-ramp they are interpolated between the control points the
-    // kernel used, as the kernel does (no design); slots past `active` are static.
+    // they move or after they changed. Mid-ramp a moving slot's are interpolated between the control
+    // points the kernel used, as the kernel does (no design).
     void publishApplied() {
         if (!rampActive && appliedVersion == coefVersion) return;
         std::vector<Biquad>& c = applied.writeBuffer();
@@ -581,7 +586,7 @@ struct FilterBank::Engine {
             const int64_t q = std::min<int64_t>(offset / interval, controlCount - 2);
             const double frac = static_cast<double>(offset - q * interval) / static_cast<double>(interval);
             for (int i = 0; i < maxBands; ++i) {
-                if (i >= active) {
+                if (i >= active || mode[i] == RampMode::Static) {
                     c[i] = coefStatic[i];
                     continue;
                 }

@@ -5,6 +5,7 @@ import numpy as np
 import torch
 
 from semeq_rt import eqdef
+from semeq_rt.semantics import TERM_SCORER_KIND
 
 from .graphs import EqDecoderGraph
 from .model_spec import ModelSpec, OutputCheck
@@ -62,8 +63,11 @@ def term_scorer(space) -> dict:
     """The calibrated term scorer (docs/eq-space.md) as numbers, so a runtime computes it without torch;
     its reference curves are the terms' ``curve_db``."""
     scorer = space.scorer
+    if scorer["kind"] != TERM_SCORER_KIND:  # the formula below is this kind's
+        raise ValueError(f"the EQ space's term scorer is of kind {scorer['kind']!r}; this export writes "
+                         f"{TERM_SCORER_KIND!r}: retrain it with `semeq-train eq`")
     return {
-        "kind": scorer["kind"],
+        "kind": TERM_SCORER_KIND,
         "formula": "over 50 Hz-16 kHz: c = the decoded dB curve minus its mean, r_k = terms[k].curve_db minus "
                    "its mean; boost_k = <max(c, 0), r_k> / |r_k|^2, cut_k = <min(c, 0), r_k> / |r_k|^2; "
                    "score_k = 1 / (1 + exp(-(slope_boost_k * boost_k + slope_cut_k * cut_k + intercept_k)))",

@@ -304,7 +304,7 @@ def analyze(audio, sample_rate, *, analysis="encoder", bundle=None) -> Analysis:
     hop = max(1, int(round(bundle.hop * sample_rate / bundle.sample_rate)))
     if len(mid) < meter.window:
         mid = np.pad(mid, (0, meter.window - len(mid)))
-    windows = np.lib.stride_tricks.sliding_window_view(mid, meter.window)[::hop]
+    windows = ltas.frames_view(mid, meter.window, hop)
     # in batches: a long file's windows would not fit in memory at once
     window_latents = np.concatenate([meter.measure(windows[i:i + _BATCH]) for i in range(0, len(windows), _BATCH)])
     if analysis == "ltas":

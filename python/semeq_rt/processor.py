@@ -311,7 +311,7 @@ class Processor:
         if len(mid) < window:  # a short clip is measured as one zero-padded window
             mid = np.pad(mid, (0, window - len(mid)))
         hop = max(1, self._interval)
-        windows = np.lib.stride_tricks.sliding_window_view(mid, window)[::hop]
+        windows = ltas.frames_view(mid, window, hop)
         states = self._meter.window_states(windows)
         state = states.mean(axis=0)
         # the LTAS fit starts from the audio encoder's estimate: the EQ encoder's latent of a music

@@ -168,9 +168,15 @@ def term_scorer_arrays(manifest) -> tuple:
     arrays = {key: numbers(scorer.get(key), (len(names),), f"{key!r} must hold one finite number per term "
                                                            f"({len(names)})")
               for key in ("slope_boost", "slope_cut", "intercept")}
+    for key in ("slope_boost", "slope_cut"):
+        if np.any(arrays[key] < 0):
+            raise ValueError(f"term_scorer's {key!r} must be ≥ 0 (a score never falls as the term's EQ grows)")
     curves = {t.get("name"): t.get("curve_db") for t in manifest.get("terms", []) if isinstance(t, dict)}
     reference = numbers([curves.get(n) for n in names], (len(names), eqdef.N_GRID),
                         f"terms must each have a curve_db of {eqdef.N_GRID} finite numbers in 'terms'")
+    if np.any(np.ptp(reference[:, ltas.BAND_MASK], axis=1) == 0):
+        raise ValueError("term_scorer's terms must each have a curve_db that is not flat over 50 Hz–16 kHz "
+                         "(its amounts would be undefined)")
     return names, {"curves_db": reference, **arrays}
 
 

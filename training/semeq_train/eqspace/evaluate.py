@@ -39,9 +39,7 @@ def corpus_for(space: EqSpace, data_dir=None, cv_fold=None, exclude_test_users: 
 def cross_validate(space: EqSpace, data_dir, n_folds: int, progress: bool, exclude_test_users: bool = False) -> dict:
     """Warm-vs-bright accuracy of the checkpoint's configuration over ``n_folds`` user-grouped folds (of
     the users outside the standard test split only, with ``exclude_test_users``: for model selection)."""
-    # Checkpoints from before the scorer_l2 option used the shared penalty.
-    saved = {"scorer_l2": "shared", **space.config}
-    config = TrainConfig(**{f.name: saved[f.name] for f in fields(TrainConfig)})
+    config = TrainConfig(**{f.name: space.config[f.name] for f in fields(TrainConfig)})
     correct, raw_correct, total, per_fold = 0, 0, 0, []
     for k in range(n_folds):
         corpus = corpus_for(space, data_dir, cv_fold=(k, n_folds), exclude_test_users=exclude_test_users)

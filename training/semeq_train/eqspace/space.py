@@ -25,7 +25,8 @@ class EqSpace:
     - ``decode_curve(z) → (B, 121)`` dB, via ``eqdef.params_response_db`` (float64).
     - ``terms``: name → {"centroid", "spread", "spread_rms", "count", "params", "curve_db", …}.
     - ``term_names``; ``term_scores(z) → (B, n_terms)``: per term, a calibrated probability (term vs
-      the other terms, equal priors) from the amount of the term's EQ in the decoded curve.
+      the other terms, equal priors) from the amounts of the term's EQ in the decoded curve's boosts and
+      cuts.
     - ``scorer``: the numbers of ``semeq_rt.semantics.scores_from_curves`` (curves_db, slope_boost,
       slope_cut, intercept).
     """
