@@ -70,8 +70,9 @@ def scaled(bands, fs):
 
 
 def run_with_ramp(x, block, isa=None, fs=FS):
-    """Static bands, then a change (same types ramp in parameters, a type change and a removed band
-    crossfade coefficients) at a sample position that every tested block size has as a boundary.
+    """Static bands, then a change (same types ramp in parameters, a type change crossfades
+    coefficients, the removed high shelf ramps to 0 dB and rings down) at a sample position that every
+    tested block size has as a boundary.
     Returns the output and the final float64 filter state."""
     if isa is not None:
         _core.set_isa(isa)

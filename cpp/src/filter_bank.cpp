@@ -101,7 +101,8 @@ bool hasGain(BandType type) {
 }
 
 // How a slot moves during a ramp: not at all, along its parameters (gain linear, frequency and Q on
-// a log scale), or along its coefficients (type change, band switched on or off).
+// a log scale; also a peak or shelf switched on or off, from or to 0 dB), or along its coefficients
+// (type change, low-/high-pass switched on or off).
 enum class RampMode { Static, Param, Coef };
 
 // A parameter set on its way from the control thread to the audio thread.

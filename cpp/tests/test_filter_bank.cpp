@@ -206,14 +206,12 @@ TEST(filter_bank, applied_response_follows_the_ramp) {
     }
 }
 
-// appliedResponseDb through a coefficient crossfade (a peak becomes a high shelf, and a band is
-// switched off), a new target posted mid-ramp and a reset mid-ramp: it moves by little from one
-// 7-sample block to the next where the end filters' responses are not steep (at 300 Hz, next to the
-// resonances of the bands switched on and off, a coefficient crossfade moves much faster:
-// docs/dsp.md), and it lands exactly on the target.
+// appliedResponseDb through a coefficient crossfade (a peak becomes a high shelf), a peak switched off
+// and a shelf switched on (gain ramps), a new target posted mid-ramp and a reset mid-ramp: it moves by
+// little from one 7-sample block to the next, and it lands exactly on the target.
 TEST(filter_bank, applied_response_during_crossfades_restarts_and_resets) {
     const double fs = 48000.0;
-    const double freqs[3] = {2000.0, 9000.0, 300.0};  // the first two are checked for continuity
+    const double freqs[3] = {2000.0, 9000.0, 300.0};
     const std::vector<Band> start = {{BandType::Peak, 2000.0, 9.0, 1.0}, {BandType::Peak, 300.0, -6.0, 2.0}};
     const std::vector<Band> crossfade = {{BandType::HighShelf, 4000.0, -9.0, semeq::kShelfQ}};
     const std::vector<Band> restart = {{BandType::HighShelf, 4000.0, 6.0, semeq::kShelfQ},
@@ -229,15 +227,15 @@ TEST(filter_bank, applied_response_during_crossfades_restarts_and_resets) {
         if (block == 50) fb.setBands(restart);
         run(fb, x, 7, 7);
         fb.appliedResponseDb(freqs, now, 3);
-        for (int j = 0; j < 2; ++j) {
+        for (int j = 0; j < 3; ++j) {
             worstStep = std::fmax(worstStep, std::fabs(now[j] - previous[j]));
             previous[j] = now[j];
         }
     }
-    // 2 kHz swings by 18 dB over a 20 ms crossfade (0.13 dB per 7 samples if spread evenly; the
-    // crossfade of coefficients is not even in dB); reading the wrong interval would jump by the
-    // change over a whole control interval (128 samples)
-    CHECK(worstStep < 1.0, "applied response jumped by %g dB between 7-sample blocks", worstStep);
+    // 2 kHz swings by 18 dB over a 20 ms crossfade: 0.13 dB per 7 samples if spread evenly (measured:
+    // at most 0.15 dB at 2 kHz, 0.09 at 300 Hz); reading the wrong interval jumps by the change over
+    // a whole control interval (128 samples: 2.7 dB)
+    CHECK(worstStep < 0.5, "applied response jumped by %g dB between 7-sample blocks", worstStep);
     for (int j = 0; j < 3; ++j)
         CHECK(now[j] == fb.responseDb(freqs[j]), "%g Hz: %.17g dB applied after the ramps, target %.17g",
               freqs[j], now[j], fb.responseDb(freqs[j]));

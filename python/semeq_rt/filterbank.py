@@ -83,7 +83,9 @@ class FilterBank(_core.FilterBank):
         The first call on a new bank, and the first after ``reset()``, applies at once. Later calls
         ramp over ``smoothing_ms``, starting at the next control point (every ``control_interval``
         samples) at or after the start of the next ``process`` call. A band that keeps its type ramps
-        its parameters; a band that changes type, appears or disappears crossfades its coefficients.
+        its parameters; a peak or shelf that appears or disappears ramps its gain from or to 0 dB; a
+        band that changes type, and a low-/high-pass that appears or disappears, crossfades its
+        coefficients.
         """
         if not isinstance(bands, (list, tuple)):
             bands = list(bands)
