@@ -154,15 +154,17 @@ def hf_energy_db(y, start, stop, cutoff=4000.0):
     return 10 * np.log10(np.sum(ss.sosfilt(hp, y.astype(np.float64))[start:stop] ** 2) + 1e-300)
 
 
-@pytest.mark.parametrize("before, after, jump_margin_db", [
-    ([("peak", 1000.0, 0.0, 1.0)], [("peak", 1000.0, 12.0, 1.0)], 20.0),  # a gain step
-    ([("peak", 1000.0, 12.0, 4.0)], [], 20.0),                             # a resonant band switched off
-    ([("peak", 1000.0, -12.0, 4.0)], [], 20.0),
-    ([], [("peak", 1000.0, 12.0, 4.0)], 15.0),  # ... and on (from a zero state: a milder jump)
+@pytest.mark.parametrize("before, after", [
+    ([("peak", 1000.0, 0.0, 1.0)], [("peak", 1000.0, 12.0, 1.0)]),  # a gain step
+    ([("peak", 1000.0, 12.0, 4.0)], []),                             # a resonant band switched off
+    ([("peak", 1000.0, -12.0, 4.0)], []),
+    ([], [("peak", 1000.0, 12.0, 4.0)]),                             # ... and on
 ], ids=["gain step", "boost off", "cut off", "boost on"])
-def test_smoothing_adds_no_more_hf_energy_than_a_linear_crossfade(before, after, jump_margin_db):
+def test_smoothing_adds_no_more_hf_energy_than_a_linear_crossfade(before, after):
     """A change at 1 kHz with a 1 kHz sine playing: energy above 4 kHz during the ramp is at most that of
-    an ideal linear crossfade of the two static outputs (+1 dB); an unsmoothed switch adds far more."""
+    an ideal linear crossfade of the two static outputs (+1 dB); an unsmoothed switch adds at least ten
+    times that. (Direct form I keeps the signal, not a coefficient-dependent state, so an unsmoothed
+    switch clicks less than in the transposed form: 10-19 dB over the crossfade here, against 19-31.)"""
     t = np.arange(int(0.5 * FS)) / FS
     x = (0.5 * np.sin(2 * np.pi * 1000.0 * t)).astype(np.float32)
     call_at = 12000
@@ -188,7 +190,7 @@ def test_smoothing_adds_no_more_hf_energy_than_a_linear_crossfade(before, after,
     window = (start - 480, start + ramp + 480)
     e_smooth, e_cross, e_jump = (hf_energy_db(y, *window) for y in (smoothed, crossfade, unsmoothed))
     assert e_smooth <= e_cross + 1.0, (e_smooth, e_cross)
-    assert e_jump >= e_cross + jump_margin_db, (e_jump, e_cross)
+    assert e_jump >= e_cross + 10.0, (e_jump, e_cross)
 
 
 def test_a_band_switched_off_rings_down_then_stops_costing():
@@ -205,7 +207,8 @@ def test_a_band_switched_off_rings_down_then_stops_costing():
     assert sections(fb) == 2
     fb.set_bands([("lowshelf", 120.0, 4.0, 0.707)])
     y = fb.process(x)  # the 20 ms ramp and 80 ms more
-    assert not fb.ramping and sections(fb) == 2 and np.any(fb._state()[:, 1] != 0)  # still ringing down
+    state = fb._state()[:, 1]  # (x1, x2, y1, y2): the band's output still differs from its input
+    assert not fb.ramping and sections(fb) == 2 and np.any(state[:, :2] != state[:, 2:])  # still ringing down
     for _ in range(40):  # 4 s: the state decays to zero (flush-to-zero ends the tail)
         y = fb.process(x)
     assert sections(fb) == 1

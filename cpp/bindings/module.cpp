@@ -212,15 +212,16 @@ PYBIND11_MODULE(_core, m) {
         .def("_state",
              [](PyFilterBank& self) {
                  const semeq::FilterBank& b = self.bank();
-                 py::array_t<double> out({b.channels(), b.maxBands(), 2});
+                 py::array_t<double> out({b.channels(), b.maxBands(), 4});
                  const double* s = b.stateData();
                  for (int c = 0; c < b.channels(); ++c)
                      for (int i = 0; i < b.maxBands(); ++i)
-                         for (int k = 0; k < 2; ++k)
-                             out.mutable_at(c, i, k) = s[(static_cast<size_t>(c) * b.stateSlotStride() + i) * 2 + k];
+                         for (int k = 0; k < 4; ++k)
+                             out.mutable_at(c, i, k) = s[(static_cast<size_t>(c) * b.stateSlotStride() + i) * 4 + k];
                  return out;
              },
-             "Copy of the TDF-II state (channels, max_bands, 2), for tests.")
+             "Copy of the direct-form-I state (channels, max_bands, 4): x1, x2, y1, y2 per slot, as stored "
+             "(in the steady state scaled by the product of the b0 up to the slot), for tests.")
         .def("_kernel_layout",
              [](PyFilterBank& self) {
                  const auto l = self.bank().kernelLayout();

@@ -62,16 +62,25 @@ private:
 #endif
 };
 
-// What the kernel multiplies with: (b0, c1, c2, a1, a2), c1 = b1 - a1 b0, c2 = b2 - a2 b0 (see
-// kernel_impl.h). Ramps interpolate these linearly: a1, a2 (the poles) move on a straight line between
-// two stable designs, so every intermediate filter is stable too.
+// What the kernel multiplies with (kernel_impl.h). Ramps interpolate the plain coefficients
+// linearly: a1, a2 (the poles) move on a straight line between two stable designs, so every
+// intermediate filter is stable too. Steady passes divide b0 out (normalizedCoefs) and pool it.
 struct KernelCoefs {
     double v[kNumCoefs];
 };
 
-KernelCoefs kernelCoefs(const Biquad& b) {
-    return KernelCoefs{{b.b0, b.b1 - b.a1 * b.b0, b.b2 - b.a2 * b.b0, b.a1, b.a2}};
-}
+KernelCoefs kernelCoefs(const Biquad& b) { return KernelCoefs{{b.b0, b.b1, b.b2, b.a1, b.a2}}; }
+
+KernelCoefs normalizedCoefs(const Biquad& b) { return KernelCoefs{{1.0, b.b1 / b.b0, b.b2 / b.b0, b.a1, b.a2}}; }
+
+// The normalized form divides each section's signals by the product of the b0 up to it
+// (kernel_impl.h); where a product leaves this range (a low-pass near 0 Hz or a high-pass near
+// Nyquist has a b0 near 0) the plain form runs instead, so no scaled signal can overflow.
+constexpr double kMinPooledGain = 1e-100, kMaxPooledGain = 1e100;
+// A section whose response is the identity (b = a) may be dropped once its input and output history
+// agree to this relative precision: the rest of its ringing is below float32 resolution (2^-24) by
+// a wide margin. (Direct form I keeps rounding the difference, so it does not reach exact zero.)
+constexpr double kSettledTolerance = 0x1p-40;
 
 // A Param ramp's end points, prepared once per ramp: log frequency and log Q, and the trigonometry
 // when the frequency does not move.
@@ -178,7 +187,14 @@ struct FilterBank::Engine {
     };
     CacheKey layoutKey, constCoefsKey;  // what `layout` and `constCoefs` were computed for
 
-    std::vector<double> state;  // [channelsPadded][slotsPadded][2]
+    std::vector<double> state;  // [channelsPadded][slotsPadded][4]: x1, x2, y1, y2, scaled by stateScale
+    // per slot: the steady form's scale of its output (product of b0 up to it), whether the steady
+    // form is normalized, for which coefVersion; the form and scale the stored state has now
+    std::vector<double> steadyScale, stateScale;
+    bool steadyNormalized = false;
+    uint64_t steadyVersion = 0;
+    bool stateRamp = false;  // the form of the last pass: plain ramp, or the steady form
+    uint64_t stateScaleVersion = 0;
     int64_t secondBuffer;          // offset of buffer 1 in `buffers`
     std::vector<double> buffers;   // two buffers (0: input, passes ping-pong); per group [t][cpv]
     std::vector<KernelCoefs> control;  // [kMaxControlPoints][maxBands]
@@ -189,7 +205,7 @@ struct FilterBank::Engine {
     uint64_t controlVersion = 0;
     std::vector<RampPath> path;        // per slot, for Param ramps
     alignas(64) double constCoefs[detail::kMaxVectorsPerChain * kNumCoefs * kMaxWidth];
-    alignas(64) double passState[detail::kMaxVectorsPerChain * 2 * kMaxWidth];  // >= groups * vectors
+    alignas(64) double passState[detail::kMaxVectorsPerChain * detail::kStateValues * kMaxWidth];  // >= groups * vectors
     std::vector<double> pointCoefs;    // [kMaxControlPoints][kMaxVectorsPerChain][5][kMaxWidth]
 
     Engine(double sampleRate, int ch, int bands, int64_t k, int64_t s)
@@ -200,7 +216,9 @@ struct FilterBank::Engine {
           mailbox([bands](Message& m) { m.slots.resize(bands); }),
           applied([bands](std::vector<Biquad>& c) { c.assign(bands, Biquad{}); }), target(bands), from(bands), pendingTarget(bands), to(bands), mode(bands, RampMode::Static),
           coefStatic(bands), coefFrom(bands), coefTo(bands),
-          state(static_cast<size_t>(channelsPadded) * slotsPadded * 2, 0.0),
+          state(static_cast<size_t>(channelsPadded) * slotsPadded * detail::kStateValues, 0.0),
+          steadyScale(static_cast<size_t>(slotsPadded), 1.0), stateScale(static_cast<size_t>(slotsPadded), 1.0),
+
           secondBuffer(roundUp(channelsPadded * kGroupStride, kPageDoubles) + kHalfPageDoubles),
           buffers(static_cast<size_t>(2 * secondBuffer), 0.0),
           control(static_cast<size_t>(kMaxControlPoints) * bands), path(bands),
@@ -255,7 +273,11 @@ struct FilterBank::Engine {
         }
     }
 
-    // Slots that are the identity with zero state do not need processing.
+    double* stateOf(int channel, int slot) {
+        return &state[(static_cast<size_t>(channel) * slotsPadded + slot) * detail::kStateValues];
+    }
+
+    // Slots that are the identity and no longer ring do not need processing.
     void updateActive() {
         if (retiring) retireSilentBands();
         if (neededVersion != coefVersion) {
@@ -265,33 +287,92 @@ struct FilterBank::Engine {
             neededVersion = coefVersion;
         }
         if (needed >= active) {
+            // a slot taken back into processing starts from its input's history (its predecessor's
+            // output, or silence for the first), as the identity it is at that moment
+            for (int i = active; i < needed; ++i)
+                for (int c = 0; c < channelsPadded; ++c) {
+                    double* s = stateOf(c, i);
+                    const double h1 = i > 0 ? stateOf(c, i - 1)[2] : 0.0, h2 = i > 0 ? stateOf(c, i - 1)[3] : 0.0;
+                    s[0] = s[2] = h1;
+                    s[1] = s[3] = h2;
+                }
             active = needed;
             return;
         }
-        // an identity slot flushes its state within two samples; drop it only once that happened
-        while (active > needed && stateIsZero(active - 1)) --active;
+        // an identity slot's output equals its input two samples after its coefficients became the
+        // identity; drop it only once that happened
+        while (active > needed && settled(active - 1)) {
+            --active;
+            for (int c = 0; c < channelsPadded; ++c) std::fill_n(stateOf(c, active), detail::kStateValues, 0.0);
+        }
     }
 
-    bool stateIsZero(int slot) const {
+    // The slot's output history equals its input history (to kSettledTolerance), on every channel:
+    // a section with an identity response then adds nothing more.
+    bool settled(int slot) {
         for (int c = 0; c < channels; ++c) {
-            const double* s = &state[(static_cast<size_t>(c) * slotsPadded + slot) * 2];
-            if (s[0] != 0.0 || s[1] != 0.0) return false;
+            const double* s = stateOf(c, slot);
+            for (int k = 0; k < 2; ++k)
+                if (std::fabs(s[k] - s[k + 2]) > kSettledTolerance * (std::fabs(s[k]) + std::fabs(s[k + 2]))) return false;
         }
         return true;
     }
 
-    // Bands switched off (0 dB designs, x no longer entering their state) become the identity once
-    // their state has decayed to zero (flush-to-zero gets it there).
+    // Bands switched off (0 dB designs: the identity's response, still ringing) become the identity
+    // once their ringing has died away.
     void retireSilentBands() {
         retiring = false;
         for (int i = 0; i < active; ++i) {
             if (target[i].on || mode[i] != RampMode::Static || coefStatic[i] == Biquad{}) continue;
-            if (stateIsZero(i)) {
+            if (settled(i)) {
                 coefStatic[i] = Biquad{};
                 ++coefVersion;
             } else {
                 retiring = true;
             }
+        }
+    }
+
+    // The steady form for coefStatic: normalized with the products of b0 as scales where they stay in
+    // range, else plain (all scales 1).
+    void updateSteadyScale() {
+        if (steadyVersion == coefVersion) return;
+        steadyVersion = coefVersion;
+        steadyNormalized = true;
+        double product = 1.0;
+        for (int i = 0; i < slotsPadded; ++i) {
+            if (i < maxBands) product *= coefStatic[i].b0;
+            if (!(product >= kMinPooledGain && product <= kMaxPooledGain)) steadyNormalized = false;
+            steadyScale[i] = product;
+        }
+        if (!steadyNormalized) std::fill(steadyScale.begin(), steadyScale.end(), 1.0);
+    }
+
+    // Brings the stored state to the scales the next pass runs with: the steady form's, or 1 (plain)
+    // during ramps. This happens only where the coefficients or the form change (ramps start and end
+    // on control points), so it does not depend on the block sizes.
+    void syncStateScale(bool ramp) {
+        updateSteadyScale();
+        if (stateScaleVersion == coefVersion && stateRamp == ramp) return;
+        stateScaleVersion = coefVersion;
+        stateRamp = ramp;
+        double previousOld = 1.0, previousNew = 1.0;  // the scales of slot i - 1 (slot 0's input: 1)
+        for (int i = 0; i < slotsPadded; ++i) {
+            const double next = ramp ? 1.0 : steadyScale[i];
+            // slots past `active` hold zeros (moveState, updateActive)
+            if (i < active && (next != stateScale[i] || previousOld != previousNew)) {
+                const double fx = previousOld / previousNew, fy = stateScale[i] / next;
+                for (int c = 0; c < channels; ++c) {
+                    double* s = stateOf(c, i);
+                    s[0] *= fx;
+                    s[1] *= fx;
+                    s[2] *= fy;
+                    s[3] *= fy;
+                }
+            }
+            previousOld = stateScale[i];
+            previousNew = next;
+            stateScale[i] = next;
         }
     }
 
@@ -465,57 +546,70 @@ struct FilterBank::Engine {
         controlVersion = coefVersion;
     }
 
+    // The slot that lane group `group` of vector v runs in a pass over `chunk`, or -1 where the group
+    // is idle (descending lanes, kernel_api.h: section j of the chunk's `used` in group used-1-j).
+    int slotOfLaneGroup(const Layout& l, bool descending, int chunk, int v, int group) const {
+        const int first = chunk * l.vectors * l.depth;
+        if (!descending) return first + v * l.depth + group;
+        const int used = std::min(l.depth, active - first);
+        return group < used ? first + used - 1 - group : -1;
+    }
+
     // Per control point of the sub-block, vector of the chain and lane: the coefficients of the lane's
     // section, [p][vector][5][width] (the kernel interpolates between consecutive points, see
     // kernel_impl.h).
-    void fillControlPoints(const Layout& l, int chunk, int64_t n) {
+    void fillControlPoints(const Layout& l, bool descending, int chunk, int64_t n) {
         const int width = l.cpv * l.depth;
         const int64_t first = floorTo(pos, interval);
         const int count = static_cast<int>((floorTo(pos + n - 1, interval) + interval - first) / interval) + 1;
         const KernelCoefs identity = kernelCoefs(Biquad{});
-        int cpvShift = 0;  // lane i runs section i >> cpvShift (cpv is a power of two)
+        int cpvShift = 0;  // lane i is in lane group i >> cpvShift (cpv is a power of two)
         while ((1 << cpvShift) < l.cpv) ++cpvShift;
+        int laneSlot[detail::kMaxVectorsPerChain][kMaxWidth];  // -1: identity
+        for (int v = 0; v < l.vectors; ++v)
+            for (int i = 0; i < width; ++i) {
+                const int slot = slotOfLaneGroup(l, descending, chunk, v, i >> cpvShift);
+                laneSlot[v][i] = slot < active ? slot : -1;
+            }
         const KernelCoefs* lane[kMaxWidth];
         double* out = pointCoefs.data();
         for (int p = 0; p < count; ++p)
             for (int v = 0; v < l.vectors; ++v, out += kNumCoefs * width) {
-                for (int i = 0; i < width; ++i) {
-                    const int slot = (chunk * l.vectors + v) * l.depth + (i >> cpvShift);
-                    lane[i] = slot < active ? &control[static_cast<size_t>(p) * maxBands + slot] : &identity;
-                }
+                for (int i = 0; i < width; ++i)
+                    lane[i] = laneSlot[v][i] >= 0 ? &control[static_cast<size_t>(p) * maxBands + laneSlot[v][i]] : &identity;
                 for (int k = 0; k < kNumCoefs; ++k)
                     for (int i = 0; i < width; ++i) out[k * width + i] = lane[i]->v[k];
             }
     }
 
-    void fillConst(const Layout& l, int chunk) {
+    void fillConst(const Layout& l, bool descending, int chunk) {
         const int width = l.cpv * l.depth;
         for (int v = 0; v < l.vectors; ++v)
-            for (int j = 0; j < l.depth; ++j) {
-                const int slot = (chunk * l.vectors + v) * l.depth + j;
-                const KernelCoefs c = kernelCoefs(slot < active ? coefStatic[slot] : Biquad{});
+            for (int group = 0; group < l.depth; ++group) {
+                const int slot = slotOfLaneGroup(l, descending, chunk, v, group);
+                const Biquad b = slot >= 0 && slot < active ? coefStatic[slot] : Biquad{};
+                const KernelCoefs c = steadyNormalized ? normalizedCoefs(b) : kernelCoefs(b);
                 for (int k = 0; k < kNumCoefs; ++k)
-                    for (int cl = 0; cl < l.cpv; ++cl) constCoefs[(v * kNumCoefs + k) * width + j * l.cpv + cl] = c.v[k];
+                    for (int cl = 0; cl < l.cpv; ++cl)
+                        constCoefs[(v * kNumCoefs + k) * width + group * l.cpv + cl] = c.v[k];
             }
     }
 
-    void moveState(const Layout& l, int chunk, int group0, int groups, bool toPass) {
+    // Slots past `active` run as the identity, whatever their history: their state stays zero, the
+    // same for every layout; idle lanes start from zero.
+    void moveState(const Layout& l, bool descending, int chunk, int group0, int groups, bool toPass) {
         const int width = l.cpv * l.depth;
-        // lane j * cpv + cl: section j of channel cl of the group (no division per lane: this runs
-        // twice per pass)
         for (int g = 0; g < groups; ++g)
             for (int cl = 0; cl < l.cpv; ++cl) {
                 const int ch = (group0 + g) * l.cpv + cl;
                 for (int v = 0; v < l.vectors; ++v) {
-                    double* s = &state[(static_cast<size_t>(ch) * slotsPadded + (chunk * l.vectors + v) * l.depth) * 2];
-                    double* p = &passState[(2 * (g * l.vectors + v)) * width + cl];
-                    for (int j = 0; j < l.depth; ++j, s += 2, p += l.cpv) {
+                    double* p = &passState[(detail::kStateValues * (g * l.vectors + v)) * width + cl];
+                    for (int group = 0; group < l.depth; ++group, p += l.cpv) {
+                        const int slot = slotOfLaneGroup(l, descending, chunk, v, group);
                         if (toPass) {
-                            p[0] = s[0];
-                            p[width] = s[1];
-                        } else {
-                            s[0] = p[0];
-                            s[1] = p[width];
+                            for (int k = 0; k < detail::kStateValues; ++k) p[k * width] = slot >= 0 ? stateOf(ch, slot)[k] : 0.0;
+                        } else if (slot >= 0 && slot < active) {
+                            for (int k = 0; k < detail::kStateValues; ++k) stateOf(ch, slot)[k] = p[k * width];
                         }
                     }
                 }
@@ -533,10 +627,13 @@ struct FilterBank::Engine {
         if (active == 0) {
             for (int c = 0; c < channels; ++c) {
                 k.loadGroup(inAt + c, 1, buffers.data(), n, 1);
-                k.storeGroup(buffers.data(), outAt + c, 1, n, 1);
+                k.storeGroup(buffers.data(), outAt + c, 1, n, 1, 1.0);
             }
             return;
         }
+        syncStateScale(ramp);
+        const bool normalized = !ramp && steadyNormalized;
+        const bool descending = k.descendingLanes && l.vectors == 1 && l.cpv < k.width && !ramp;
         for (int g = 0; g < l.groups; ++g)
             k.loadGroup(inAt + g * l.cpv, std::min(l.cpv, channels - g * l.cpv), groupBuffer(0, g), n, l.cpv);
         if (ramp) computeControlPoints(n);
@@ -544,9 +641,9 @@ struct FilterBank::Engine {
         for (int chunk = 0; chunk < l.chunks; ++chunk) {
             const CacheKey constKey{coefVersion, k.width, active, chunk, false};
             if (ramp) {
-                fillControlPoints(l, chunk, n);
+                fillControlPoints(l, descending, chunk, n);
             } else if (!(constCoefsKey == constKey)) {
-                fillConst(l, chunk);
+                fillConst(l, descending, chunk);
                 constCoefsKey = constKey;
             }
             for (int g0 = 0; g0 < l.groups;) {
@@ -557,7 +654,9 @@ struct FilterBank::Engine {
                 a.cpv = l.cpv;
                 a.groups = groups;
                 a.vectors = l.vectors;
+                a.sectionsUsed = std::min(l.vectors * l.depth, active - chunk * l.vectors * l.depth);
                 a.ramp = ramp;
+                a.normalized = normalized;
                 a.frames = n;
                 for (int g = 0; g < groups; ++g) {
                     a.src[g] = groupBuffer(src, g0 + g);
@@ -567,15 +666,16 @@ struct FilterBank::Engine {
                 a.coefs = ramp ? pointCoefs.data() : constCoefs;
                 a.rampOffset = pos - floorTo(pos, interval);
                 a.interval = interval;
-                moveState(l, chunk, g0, groups, true);
+                moveState(l, descending, chunk, g0, groups, true);
                 k.pass(a);
-                moveState(l, chunk, g0, groups, false);
+                moveState(l, descending, chunk, g0, groups, false);
                 g0 += groups;
             }
             std::swap(src, dst);
         }
         for (int g = 0; g < l.groups; ++g)
-            k.storeGroup(groupBuffer(src, g), outAt + g * l.cpv, std::min(l.cpv, channels - g * l.cpv), n, l.cpv);
+            k.storeGroup(groupBuffer(src, g), outAt + g * l.cpv, std::min(l.cpv, channels - g * l.cpv), n, l.cpv,
+                         normalized ? steadyScale[slotsPadded - 1] : 1.0);
     }
 
     void process(const float* const* in, float* const* out, int64_t frames) {
@@ -639,7 +739,7 @@ struct FilterBank::Engine {
                 const KernelCoefs& p1 = control[static_cast<size_t>(q + 1) * maxBands + i];
                 double v[kNumCoefs];
                 for (int k = 0; k < kNumCoefs; ++k) v[k] = p0.v[k] + (p1.v[k] - p0.v[k]) * frac;
-                c[i] = Biquad{v[0], v[1] + v[3] * v[0], v[2] + v[4] * v[0], v[3], v[4]};
+                c[i] = Biquad{v[0], v[1], v[2], v[3], v[4]};
             }
         } else {
             for (int i = 0; i < maxBands; ++i) c[i] = coefAt(i, pos);

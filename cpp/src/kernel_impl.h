@@ -2,14 +2,21 @@
 // instruction set (kernel_<isa>.cpp defines SEMEQ_KERNEL_NS, SEMEQ_KERNEL_WIDTH, SEMEQ_KERNEL_ENTRY).
 //
 // Layout: a vector of W doubles holds W/cpv sections x cpv channels; lane i runs section i/cpv of
-// channel i%cpv. At step t, section j of a chunk works on sample t-skew*j and takes as input what
-// section j-1 produced at step t-skew (a lane shift by cpv; skew 1 or 2, skewFor below). Buffers between passes are compact, [t][cpv]: a step
-// loads its cpv inputs with one broadcast load and stores the top cpv lanes of its output with one
-// (masked, where the ISA has it) store, so the data of a pass stays in L1.
+// channel i%cpv (AVX-512 steady passes with one vector per chain: in descending order, see passImpl).
+// At step t, section j of a chunk works on sample t-skew*j and takes as input what section j-1
+// produced at step t-skew (a lane shift by cpv; skewFor below). Buffers between passes are compact,
+// [t][cpv]: a step loads its cpv inputs with one broadcast load and stores the cpv lanes of the last
+// section's output with one store, so the data of a pass stays in L1.
 //
-// Section arithmetic: TDF-II with y substituted into the state update,
-//   y = b0 x + s1,   s1' = (c1 x + s2) - a1 s1,   s2' = c2 x - a2 s1,   c1 = b1 - a1 b0, c2 = b2 - a2 b0,
-// which takes y off the state recursion. The first and last LAG = skew*(depth-1) steps of a pass are masked so
+// Section arithmetic: direct form I, each lane keeping its section's last two inputs and outputs
+// (x1, x2, y1, y2; section j's inputs are section j-1's outputs, so the chain's state is the signal
+// between sections). Steady passes divide b0 out of every section,
+//   y' = x' + (b1/b0) x1' + (b2/b0) x2' - a1 y1' - a2 y2',
+// four multiply-adds, the new input only as an addend; the b0 of all sections are pooled into one
+// gain that storeGroup applies (so a section's signals are scaled by the product of the b0 up to it:
+// the engine converts the state when that product changes, filter_bank.cpp). Ramps interpolate the
+// plain coefficients and run y = b0 x + b1 x1 + b2 x2 - a1 y1 - a2 y2 (five). The first and last
+// LAG = skew*(depth-1) steps of a pass are masked so
 // that, between calls, every section's state is at the same sample (canonical state: no added latency,
 // any block size). Every lane does the same arithmetic in the same order, and the library is compiled
 // with -ffp-contract=off, so only the explicit mulAdd/negMulAdd below fuse: the kernels with fused
@@ -76,15 +83,16 @@ inline __attribute__((always_inline)) V negMulAdd(V a, V b, V c) {
 #endif
 }
 
-// One step of a vector of sections (TDF-II rearranged, see the top of this file), in one fixed order
-// for every layout and for the chain benchmark. With FMA, s1 -> s1' is a single fused operation and
-// x -> y another, so the loops through the lane shift (s1 -> y -> next section's x -> s1') stay short.
-struct SectionStep {
-    V y, s1, s2;
-};
+// One output of a vector of sections, in one fixed order for every layout and for the chain
+// benchmark. The recursion (y1 -> y) is the last operation, one fused multiply-add per sample; the new
+// input enters first, so a section's result depends on its predecessor's through four (normalized) or
+// two (plain) operations, which the skew covers (skewFor).
+inline __attribute__((always_inline)) V sectionNormalized(V x, V x1, V x2, V y1, V y2, V c1, V c2, V a1, V a2) {
+    return negMulAdd(a1, y1, negMulAdd(a2, y2, mulAdd(c2, x2, mulAdd(c1, x1, x))));
+}
 
-inline __attribute__((always_inline)) SectionStep sectionStep(V x, V s1, V s2, V b0, V c1, V c2, V a1, V a2) {
-    return SectionStep{mulAdd(b0, x, s1), negMulAdd(a1, s1, mulAdd(c1, x, s2)), negMulAdd(a2, s1, c2 * x)};
+inline __attribute__((always_inline)) V sectionPlain(V x, V x1, V x2, V y1, V y2, V b0, V b1, V b2, V a1, V a2) {
+    return negMulAdd(a1, y1, mulAdd(b0, x, negMulAdd(a2, y2, mulAdd(b2, x2, b1 * x1))));
 }
 
 template <std::size_t... I>
@@ -131,15 +139,17 @@ inline __attribute__((always_inline)) V loadRepeated(const double* p, std::index
     }
 }
 
-// The top cpv lanes of v -> p[0 .. cpv).
+// Lanes [lane, lane + cpv) of v -> p[0 .. cpv): lane = W - cpv, or any multiple of cpv with AVX-512
+// (a masked store; lanes masked off neither write nor fault).
 template <int CPV, std::size_t... J>
-inline __attribute__((always_inline)) void storeTop(double* p, V v, std::index_sequence<J...>) {
+inline __attribute__((always_inline)) void storeLanes(double* p, V v, int lane, std::index_sequence<J...>) {
     if constexpr (CPV == W) {
         storeV(p, v);
     } else {
 #ifdef SEMEQ_KERNEL_AVX512
-        _mm512_mask_storeu_pd(p - (W - CPV), static_cast<__mmask8>(0xFFu << (W - CPV)), (__m512d)v);
+        _mm512_mask_storeu_pd(p - lane, static_cast<__mmask8>(((1u << CPV) - 1u) << lane), (__m512d)v);
 #else
+        (void)lane;
         typedef double Part __attribute__((vector_size(CPV * sizeof(double))));
         const Part top = __builtin_shufflevector(v, v, (W - CPV + int(J))...);
         std::memcpy(p, &top, sizeof(Part));
@@ -154,14 +164,36 @@ inline __attribute__((always_inline)) V shiftIn(V y, V in, std::index_sequence<I
     return __builtin_shufflevector(y, in, (int(I) < CPV ? 2 * W - CPV + int(I) : int(I) - CPV)...);
 }
 
-// Skew: section j of a chain works on sample t - skew * j. With skew 1, the loop through the lane
-// shift (x -> s1' -> y -> shift -> next section's x: three FMAs and a shuffle per two steps) bounds
-// a pass with one or two chains (AVX-512, one chain alone: 2.8 ns a step); with skew 2 a section
-// reads what its predecessor produced two steps ago, and only the biquad recursion (three FMAs per
-// two samples) remains: 2.1 ns, and the stereo pass (two chains) went from 3.5 to 2.8-3.1 ns a
-// step, where issue bounds it. Passes with more chains are bound by issue already, and skew 2 would
-// only add edge steps, so they keep skew 1. The arithmetic per sample is the same either way.
-constexpr int skewFor(int groups, int vectors) { return groups * vectors <= 2 ? 2 : 1; }
+// f(integral_constant<I>) for each I, in order, inlined.
+template <typename F, std::size_t... I>
+inline __attribute__((always_inline)) void forEachIndex(F&& f, std::index_sequence<I...>) {
+    (f(std::integral_constant<std::size_t, I>{}), ...);
+}
+
+#ifdef SEMEQ_KERNEL_AVX512
+constexpr bool kSectionsUsedLanes = true;  // a masked store takes the output from any lane
+constexpr bool kDescendingLanes = true;
+// x[i] = y[index[i]] (index < W) or in[index[i] - W]: one two-source permute
+inline __attribute__((always_inline)) V shiftDown(V y, V in, M index) {
+    return (V)_mm512_permutex2var_pd((__m512d)y, (__m512i)index, (__m512d)in);
+}
+#else
+constexpr bool kSectionsUsedLanes = false;
+constexpr bool kDescendingLanes = false;
+inline V shiftDown(V y, V, M) { return y; }  // not used
+#endif
+
+// Skew: section j of a chain works on sample t - skew * j and reads what its predecessor produced
+// skew steps earlier, so the path from one section's output to the next one's (a lane shift and the
+// operations before the recursion: four fused multiply-adds normalized, two plain, ~19 and ~11
+// cycles) is spread over skew steps. A step of `chains` independent chains issues ~2.5 cycles of
+// vector operations per chain (AVX-512, one FMA or shuffle per port and cycle) and cannot be shorter
+// than the recursion (4 cycles): skew = ceil(path / max(4, 2.5 chains)) normalized; plain passes
+// (ramps, which also interpolate their coefficients) need 2 up to two chains and 1 beyond. A larger
+// skew only adds masked edge steps (skew * (sections - 1) per pass).
+constexpr int skewFor(int chains, bool normalized) {
+    return normalized ? (chains <= 1 ? 5 : chains == 2 ? 4 : chains == 3 ? 3 : 2) : chains <= 2 ? 2 : 1;
+}
 
 // Ramp with channels in lanes (CPV == W >= kMinTimeRampWidth): every lane of vector v runs section v
 // on the same sample, so the coefficients are interpolated along time instead, W consecutive samples
@@ -224,30 +256,56 @@ inline __attribute__((always_inline)) void fillRampTile(RampTiles<NV>& r, const 
 }
 
 // NV vectors form one chain (sections [v*D, (v+1)*D) in vector v; vector v takes its input from
-// vector v-1's output skew steps earlier, a register move), G channel groups run side by side: NV * G independent
-// dependency chains per step. Ramps with several sections per vector run with NV = 1.
-template <int CPV, int G, int NV, bool RAMP>
+// vector v-1's output skew steps earlier, a register move), G channel groups run side by side: NV * G
+// independent dependency chains per step. Ramps with several sections per vector run with NV = 1.
+// NORM: the steady form with b0 divided out (coefficient 0 unused, the caller applies the pooled
+// gain); otherwise plain coefficients. Ramps are plain: the history of a normalized section is scaled
+// by 1/b0, so where a ramp moved b0 far (a low-pass's frequency) that history met the new pooled gain
+// and the output grew by orders of magnitude (the random-ramp robustness tests).
+template <int CPV, int G, int NV, bool RAMP, bool NORM>
 void passImpl(const PassArgs& a) {
+    static_assert(!(RAMP && NORM), "ramps interpolate plain coefficients");
     constexpr bool kTimeRamp = RAMP && CPV == W && W >= kMinTimeRampWidth;
     static_assert(!RAMP || NV == 1 || kTimeRamp, "lane-wise ramps run one vector per chain");
     constexpr int D = W / CPV;     // sections per vector
     constexpr int DEPTH = NV * D;  // sections per chain
-    constexpr int kSkew = skewFor(G, NV);
-    constexpr int LAG = kSkew * (DEPTH - 1);  // steps from a sample's input to its output
+    constexpr int kSkew = skewFor(G * NV, NORM);
+    // Descending lanes (AVX-512, one vector per chain, kernel_api.h): section j of the `used` ones in
+    // lane group used-1-j, so that the chain's output is in lanes [0, cpv) and leaves with a plain
+    // store (a masked store of the top lanes took 14 % of a stereo pass); lane groups >= used are idle.
+    constexpr bool kDescending = kDescendingLanes && NV == 1 && CPV < W && !RAMP;  // (no idle lanes in ramps)
+    // With one vector per chain (AVX-512) the output is taken from the last section in use (the
+    // lanes after it run the identity), so the masked edges are as short as the sections need;
+    // elsewhere from the top lanes of the last vector (identical: identity sections pass x exactly).
+    const int used = kSectionsUsedLanes && NV == 1 ? a.sectionsUsed : DEPTH;
+    const int outLane = ((used - 1) % D) * CPV;
+    const int64_t LAG = kSkew * (used - 1);  // steps from a sample's input to its output
     const int64_t frames = a.frames;
-    M laneSection[NV];
+    // per lane: its section (0 for idle lanes), and the step at which it starts (never for idle lanes)
+    M laneSection[NV], laneStart[NV];
     for (int v = 0; v < NV; ++v)
-        for (int i = 0; i < W; ++i) laneSection[v][i] = v * D + i / CPV;
+        for (int i = 0; i < W; ++i) {
+            const int group = i / CPV;
+            const bool idle = kDescending && group >= used;
+            laneSection[v][i] = idle ? 0 : kDescending ? used - 1 - group : v * D + group;
+            laneStart[v][i] = idle ? (int64_t{1} << 40) : kSkew * laneSection[v][i];
+        }
+    [[maybe_unused]] M shiftIndex{};  // descending: lane i takes lane i + cpv, or the input in the first section's
+    for (int i = 0; i < W; ++i) shiftIndex[i] = i / CPV < used - 1 ? i + CPV : W + i % CPV;
 
-    // y[g][v]: the output of the last step; yOld: of the step before (what the next sections read)
-    V s1[G][NV], s2[G][NV], y[G][NV], yOld[G][NV];
+    // the lane's history (x1, x2, y1, y2), and yOut[g][v][s]: the output of step t-1-s (what the next
+    // sections read s steps later)
+    V x1[G][NV], x2[G][NV], y1[G][NV], y2[G][NV], yOut[G][NV][kSkew];
     const double* src[G];
     double* dst[G];
     for (int g = 0; g < G; ++g) {
         for (int v = 0; v < NV; ++v) {
-            s1[g][v] = loadV(a.state + (2 * (g * NV + v)) * W);
-            s2[g][v] = loadV(a.state + (2 * (g * NV + v) + 1) * W);
-            y[g][v] = yOld[g][v] = V{};
+            const double* st = a.state + kStateValues * (g * NV + v) * W;
+            x1[g][v] = loadV(st);
+            x2[g][v] = loadV(st + W);
+            y1[g][v] = loadV(st + 2 * W);
+            y2[g][v] = loadV(st + 3 * W);
+            for (int k = 0; k < kSkew; ++k) yOut[g][v][k] = V{};
         }
         src[g] = a.src[g];
         dst[g] = a.dst[g];
@@ -277,7 +335,8 @@ void passImpl(const PassArgs& a) {
             dc[k] = loadV(a.coefs + (kNumCoefs + k) * W) - c0[k];
         }
         // lane of section j sees sample t - kSkew j: frac at step t = (rampOffset + t - kSkew j) / interval
-        for (int i = 0; i < W; ++i) frac[i] = static_cast<double>(a.rampOffset - kSkew * (i / CPV) - 1) * invInterval;
+        for (int i = 0; i < W; ++i)
+            frac[i] = static_cast<double>(a.rampOffset - kSkew * laneSection[0][i] - 1) * invInterval;
         nextEvent = a.interval - a.rampOffset;
     }
 
@@ -318,32 +377,46 @@ void passImpl(const PassArgs& a) {
         const int64_t out = t - LAG;
 #pragma GCC unroll 4
         for (int g = 0; g < G; ++g) {
-            // last vector first: each reads its predecessor's output of the previous step
+            // last vector first: each reads its predecessor's output of kSkew steps ago
 #pragma GCC unroll 8
             for (int v = NV - 1; v >= 0; --v) {
                 V in{};
                 if (v > 0)
-                    in = yOld[g][v > 0 ? v - 1 : 0];
+                    in = yOut[g][v > 0 ? v - 1 : 0][kSkew - 1];
                 else if (!kMasked || t < frames)
                     in = loadRepeated<CPV>(src[g] + t * CPV, std::make_index_sequence<W>{});
-                const V x = shiftIn<CPV>(yOld[g][v], in, std::make_index_sequence<W>{});
-                const SectionStep n =
-                    sectionStep(x, s1[g][v], s2[g][v], coef[v][0], coef[v][1], coef[v][2], coef[v][3], coef[v][4]);
+                V x;
+                if constexpr (kDescending)
+                    x = shiftDown(yOut[g][v][kSkew - 1], in, shiftIndex);
+                else
+                    x = shiftIn<CPV>(yOut[g][v][kSkew - 1], in, std::make_index_sequence<W>{});
+                const V* c = coef[v];
+                V y;
+                if constexpr (NORM)
+                    y = sectionNormalized(x, x1[g][v], x2[g][v], y1[g][v], y2[g][v], c[1], c[2], c[3], c[4]);
+                else
+                    y = sectionPlain(x, x1[g][v], x2[g][v], y1[g][v], y2[g][v], c[0], c[1], c[2], c[3], c[4]);
                 if constexpr (kMasked) {
-                    const M lag = kSkew * laneSection[v];
-                    const M live = (lag <= tv) & (lag > tv - frames);
-                    s1[g][v] = live ? n.s1 : s1[g][v];
-                    s2[g][v] = live ? n.s2 : s2[g][v];
+                    const M live = (laneStart[v] <= tv) & (laneStart[v] > tv - frames);
+                    x2[g][v] = live ? x1[g][v] : x2[g][v];
+                    x1[g][v] = live ? x : x1[g][v];
+                    y2[g][v] = live ? y1[g][v] : y2[g][v];
+                    y1[g][v] = live ? y : y1[g][v];
                 } else {
-                    s1[g][v] = n.s1;
-                    s2[g][v] = n.s2;
+                    x2[g][v] = x1[g][v];
+                    x1[g][v] = x;
+                    y2[g][v] = y1[g][v];
+                    y1[g][v] = y;
                 }
-                if constexpr (kSkew == 2) yOld[g][v] = y[g][v];
-                y[g][v] = n.y;
-                if constexpr (kSkew == 1) yOld[g][v] = n.y;
+                for (int k = kSkew - 1; k > 0; --k) yOut[g][v][k] = yOut[g][v][k - 1];
+                yOut[g][v][0] = y;
             }
-            if (!kMasked || (out >= 0 && out < frames))
-                storeTop<CPV>(dst[g] + out * CPV, y[g][NV - 1], std::make_index_sequence<CPV>{});
+            if (!kMasked || (out >= 0 && out < frames)) {
+                if constexpr (kDescending)  // lanes past cpv land on later samples, written again later
+                    storeV(dst[g] + out * CPV, yOut[g][0][0]);
+                else
+                    storeLanes<CPV>(dst[g] + out * CPV, yOut[g][NV - 1][0], outLane, std::make_index_sequence<CPV>{});
+            }
         }
     };
     using Masked = std::integral_constant<bool, true>;
@@ -351,41 +424,51 @@ void passImpl(const PassArgs& a) {
     const int64_t steps = frames + LAG;
     int64_t t = 0;
     for (; t < LAG && t < steps; ++t) step(t, Masked{});
+    // unrolled by a whole period of the register rotation (the history shifts by one and the output
+    // ring by one each step), so that it costs no register moves
+    constexpr int kPeriod = kSkew % 2 == 0 ? kSkew : 2 * kSkew;
+    for (; t + kPeriod <= frames; t += kPeriod)
+        forEachIndex([&](auto u) __attribute__((always_inline)) { step(t + decltype(u)::value, Unmasked{}); },
+                     std::make_index_sequence<kPeriod>{});
     for (; t < frames; ++t) step(t, Unmasked{});
     for (; t < steps; ++t) step(t, Masked{});
 
     for (int g = 0; g < G; ++g)
         for (int v = 0; v < NV; ++v) {
-            storeV(a.state + (2 * (g * NV + v)) * W, s1[g][v]);
-            storeV(a.state + (2 * (g * NV + v) + 1) * W, s2[g][v]);
+            double* st = a.state + kStateValues * (g * NV + v) * W;
+            storeV(st, x1[g][v]);
+            storeV(st + W, x2[g][v]);
+            storeV(st + 2 * W, y1[g][v]);
+            storeV(st + 3 * W, y2[g][v]);
         }
 }
 
 // One pass shape: several vectors per chain (ByVectors, when a.vectors > 1) or 1, 2 or 4 channel groups.
-template <int CPV, bool Ramp, bool ByVectors>
+template <int CPV, bool Ramp, bool Norm, bool ByVectors>
 void passByShape(const PassArgs& a) {
     if constexpr (ByVectors) {
         switch (a.vectors) {
-            case 2: return passImpl<CPV, 1, 2, Ramp>(a);
-            case 3: return passImpl<CPV, 1, 3, Ramp>(a);
-            case 4: return passImpl<CPV, 1, 4, Ramp>(a);
-            case 5: return passImpl<CPV, 1, 5, Ramp>(a);
-            case 6: return passImpl<CPV, 1, 6, Ramp>(a);
+            case 2: return passImpl<CPV, 1, 2, Ramp, Norm>(a);
+            case 3: return passImpl<CPV, 1, 3, Ramp, Norm>(a);
+            case 4: return passImpl<CPV, 1, 4, Ramp, Norm>(a);
+            case 5: return passImpl<CPV, 1, 5, Ramp, Norm>(a);
+            case 6: return passImpl<CPV, 1, 6, Ramp, Norm>(a);
             default: break;
         }
     }
     switch (a.groups) {
-        case 4: return passImpl<CPV, 4, 1, Ramp>(a);
-        case 2: return passImpl<CPV, 2, 1, Ramp>(a);
-        default: return passImpl<CPV, 1, 1, Ramp>(a);
+        case 4: return passImpl<CPV, 4, 1, Ramp, Norm>(a);
+        case 2: return passImpl<CPV, 2, 1, Ramp, Norm>(a);
+        default: return passImpl<CPV, 1, 1, Ramp, Norm>(a);
     }
 }
 
 template <int CPV>
 void passForCpv(const PassArgs& a) {
     // ramps use several vectors per chain only where they interpolate along time (channels in lanes)
-    if (a.ramp) return passByShape<CPV, true, CPV == W && W >= kMinTimeRampWidth>(a);
-    passByShape<CPV, false, true>(a);
+    if (a.ramp) return passByShape<CPV, true, false, CPV == W && W >= kMinTimeRampWidth>(a);
+    if (a.normalized) return passByShape<CPV, false, true, true>(a);
+    passByShape<CPV, false, false, true>(a);
 }
 
 void pass(const PassArgs& a) {
@@ -434,8 +517,8 @@ void loadChannel(const float* in, double* dst, int64_t from, int64_t frames) {
 }
 
 template <int STRIDE>
-void storeChannel(const double* src, float* out, int64_t from, int64_t frames) {
-    for (int64_t i = from; i < frames; ++i) out[i] = static_cast<float>(src[i * STRIDE]);
+void storeChannel(const double* src, float* out, int64_t from, int64_t frames, double gain) {
+    for (int64_t i = from; i < frames; ++i) out[i] = static_cast<float>(src[i * STRIDE] * gain);
 }
 
 // `channels` float32 channels -> a group buffer [t][cpv] (lanes past `channels` are zeroed);
@@ -493,16 +576,18 @@ void loadGroup(const float* const* in, int channels, double* dst, int64_t frames
     }
 }
 
-// A group buffer [t][cpv] -> `channels` float32 channels.
-void storeGroup(const double* src, float* const* out, int channels, int64_t frames, int cpv) {
+// A group buffer [t][cpv], times `gain` (the pooled b0 of normalized sections; 1 is exact) ->
+// `channels` float32 channels.
+void storeGroup(const double* src, float* const* out, int channels, int64_t frames, int cpv, double gain) {
     int64_t t = 0;
 #ifdef SEMEQ_KERNEL_AVX512
     if (cpv == 8 && channels == 8) {
+        const __m512d g = _mm512_set1_pd(gain);
         for (; t + 8 <= frames; t += 8) {
             __m512 p[4];  // samples (t + 2j, t + 2j + 1), then channels (2j, 2j + 1)
             for (int j = 0; j < 4; ++j) {
-                const __m256 even = _mm512_cvtpd_ps(_mm512_loadu_pd(src + (t + 2 * j) * 8));
-                const __m256 odd = _mm512_cvtpd_ps(_mm512_loadu_pd(src + (t + 2 * j + 1) * 8));
+                const __m256 even = _mm512_cvtpd_ps(_mm512_mul_pd(_mm512_loadu_pd(src + (t + 2 * j) * 8), g));
+                const __m256 odd = _mm512_cvtpd_ps(_mm512_mul_pd(_mm512_loadu_pd(src + (t + 2 * j + 1) * 8), g));
                 p[j] = _mm512_insertf32x8(_mm512_castps256_ps512(even), odd, 1);
             }
             transpose8x8(p);
@@ -515,9 +600,10 @@ void storeGroup(const double* src, float* const* out, int channels, int64_t fram
 #endif
 #ifdef SEMEQ_KERNEL_AVX
     if (cpv == 4 && channels == 4) {
+        const __m256d g = _mm256_set1_pd(gain);
         for (; t + 4 <= frames; t += 4) {
             __m128 r[4];  // samples t + j, then channels
-            for (int j = 0; j < 4; ++j) r[j] = _mm256_cvtpd_ps(_mm256_loadu_pd(src + (t + j) * 4));
+            for (int j = 0; j < 4; ++j) r[j] = _mm256_cvtpd_ps(_mm256_mul_pd(_mm256_loadu_pd(src + (t + j) * 4), g));
             _MM_TRANSPOSE4_PS(r[0], r[1], r[2], r[3]);
             for (int c = 0; c < 4; ++c) _mm_storeu_ps(out[c] + t, r[c]);
         }
@@ -525,24 +611,26 @@ void storeGroup(const double* src, float* const* out, int channels, int64_t fram
 #endif
     for (int c = 0; c < channels; ++c) {
         switch (cpv) {
-            case 1: storeChannel<1>(src + c, out[c], t, frames); break;
-            case 2: storeChannel<2>(src + c, out[c], t, frames); break;
-            case 4: storeChannel<4>(src + c, out[c], t, frames); break;
-            default: storeChannel<8>(src + c, out[c], t, frames); break;
+            case 1: storeChannel<1>(src + c, out[c], t, frames, gain); break;
+            case 2: storeChannel<2>(src + c, out[c], t, frames, gain); break;
+            case 4: storeChannel<4>(src + c, out[c], t, frames, gain); break;
+            default: storeChannel<8>(src + c, out[c], t, frames, gain); break;
         }
     }
 }
 
-// The body of a pass without loads, stores or masks: its time per step is the dependency-chain
-// ceiling of this layout on this machine.
+// The body of a steady (normalized) pass without loads, stores or masks: its time per step is the
+// dependency-chain ceiling of this layout on this machine.
 template <int CPV, int G, int NV>
 double chainRunImpl(int64_t steps) {
-    constexpr int kSkew = skewFor(G, NV);
-    V s1[G][NV], s2[G][NV], y[G][NV], yOld[G][NV];
+    constexpr int kSkew = skewFor(G * NV, true);
+    V x1[G][NV], x2[G][NV], y1[G][NV], y2[G][NV], yOut[G][NV][kSkew];
     for (int g = 0; g < G; ++g)
-        for (int v = 0; v < NV; ++v) s1[g][v] = s2[g][v] = y[g][v] = yOld[g][v] = V{};
-    const V b0 = broadcast(1.01), c1 = broadcast(0.019), c2 = broadcast(-0.0192), a1 = broadcast(-1.9),
-            a2 = broadcast(0.92);
+        for (int v = 0; v < NV; ++v) {
+            x1[g][v] = x2[g][v] = y1[g][v] = y2[g][v] = V{};
+            for (int k = 0; k < kSkew; ++k) yOut[g][v][k] = V{};
+        }
+    const V c1 = broadcast(0.019), c2 = broadcast(-0.0192), a1 = broadcast(-1.9), a2 = broadcast(0.92);
     // a different input per group: with equal ones the compiler computes one group for all of them
     V input[G];
     for (int g = 0; g < G; ++g) input[g] = broadcast(1e-3 * (g + 1));
@@ -551,21 +639,22 @@ double chainRunImpl(int64_t steps) {
         for (int g = 0; g < G; ++g) {
 #pragma GCC unroll 8
             for (int v = NV - 1; v >= 0; --v) {
-                const V x = shiftIn<CPV>(yOld[g][v], v > 0 ? yOld[g][v > 0 ? v - 1 : 0] : input[g],
+                const V x = shiftIn<CPV>(yOut[g][v][kSkew - 1], v > 0 ? yOut[g][v > 0 ? v - 1 : 0][kSkew - 1] : input[g],
                                          std::make_index_sequence<W>{});
-                const SectionStep n = sectionStep(x, s1[g][v], s2[g][v], b0, c1, c2, a1, a2);
-                s1[g][v] = n.s1;
-                s2[g][v] = n.s2;
-                if constexpr (kSkew == 2) yOld[g][v] = y[g][v];
-                y[g][v] = n.y;
-                if constexpr (kSkew == 1) yOld[g][v] = n.y;
+                const V y = sectionNormalized(x, x1[g][v], x2[g][v], y1[g][v], y2[g][v], c1, c2, a1, a2);
+                x2[g][v] = x1[g][v];
+                x1[g][v] = x;
+                y2[g][v] = y1[g][v];
+                y1[g][v] = y;
+                for (int k = kSkew - 1; k > 0; --k) yOut[g][v][k] = yOut[g][v][k - 1];
+                yOut[g][v][0] = y;
             }
         }
     }
     double sink = 0.0;
     for (int g = 0; g < G; ++g)
         for (int v = 0; v < NV; ++v)
-            for (int i = 0; i < W; ++i) sink += y[g][v][i];
+            for (int i = 0; i < W; ++i) sink += y1[g][v][i];
     return sink;
 }
 
@@ -601,6 +690,7 @@ double chainRun(int64_t steps, int cpv, int groups, int vectors) {
 namespace semeq::detail {
 const KernelTable& SEMEQ_KERNEL_ENTRY() {
     static const KernelTable table{SEMEQ_KERNEL_NAME,        SEMEQ_KERNEL_WIDTH,      SEMEQ_KERNEL_FMA != 0,
+                                   SEMEQ_KERNEL_NS::kDescendingLanes,
                                    &SEMEQ_KERNEL_NS::pass,   &SEMEQ_KERNEL_NS::loadGroup,
                                    &SEMEQ_KERNEL_NS::storeGroup, &SEMEQ_KERNEL_NS::chainRun};
     return table;

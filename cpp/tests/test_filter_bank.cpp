@@ -51,9 +51,10 @@ std::vector<float> run(FilterBank& fb, const std::vector<float>& x, int frames, 
 }
 
 // Plain float64 TDF-II cascade, the textbook reference.
-std::vector<double> reference(const std::vector<float>& x, int channels, int frames, double fs) {
+std::vector<double> reference(const std::vector<float>& x, int channels, int frames, double fs,
+                              const std::vector<Band>& bands = kBands) {
     std::vector<double> y(x.begin(), x.end());
-    for (const Band& b : kBands) {
+    for (const Band& b : bands) {
         const semeq::Biquad c = semeq::rbjDesign(b.type, b.freq, b.gainDb, b.q, fs);
         for (int ch = 0; ch < channels; ++ch) {
             double s1 = 0.0, s2 = 0.0;
@@ -83,6 +84,36 @@ TEST(filter_bank, matches_scalar_float64_cascade) {
         for (size_t i = 0; i < y.size(); ++i) worst = std::fmax(worst, std::fabs(y[i] - ref[i]));
         CHECK(worst <= 1e-6, "channels %d: max error %g", channels, worst);
     }
+}
+
+// Every band count lays the sections out differently (one vector or a chain of several, one chunk or
+// more, the last one partly idle): 1-64 bands, 1-16 channels, every kernel, against the reference.
+TEST(filter_bank, matches_float64_cascade_for_every_band_count_and_kernel) {
+    std::mt19937 rng(5);
+    std::uniform_real_distribution<double> logFreq(std::log(30.0), std::log(15000.0)), gain(-6.0, 6.0),
+        logQ(std::log(0.5), std::log(4.0));
+    for (const std::string& isa : semeq::availableIsas()) {
+        semeq::setIsa(isa);
+        for (const int count : {1, 7, 9, 17, 20, 33, 64})
+            for (const int channels : {1, 2, 3, 16}) {
+                std::vector<Band> bands(static_cast<size_t>(count));
+                for (Band& b : bands) b = {BandType::Peak, std::exp(logFreq(rng)), gain(rng), std::exp(logQ(rng))};
+                const int frames = 3000;
+                const auto x = noise(channels, frames, 3);
+                FilterBank fb(48000.0, channels, 64, 20.0);
+                fb.setBands(bands);
+                const auto y = run(fb, x, frames, 512);
+                const auto ref = reference(x, channels, frames, 48000.0, bands);
+                double worst = 0.0, scale = 0.0;
+                for (size_t i = 0; i < y.size(); ++i) {
+                    worst = std::fmax(worst, std::fabs(y[i] - ref[i]));
+                    scale = std::fmax(scale, std::fabs(ref[i]));
+                }
+                CHECK(worst <= 1e-6 * std::fmax(scale, 1.0), "isa %s, %d bands, %d channels: max error %g (scale %g)",
+                      isa.c_str(), count, channels, worst, scale);
+            }
+    }
+    semeq::setIsa(semeq::availableIsas().back());
 }
 
 // Kernels with the same fused-multiply-add use (scalar/sse2 without, avx2/avx512 with) give identical

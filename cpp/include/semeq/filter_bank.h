@@ -78,8 +78,10 @@ public:
     };
     KernelLayout kernelLayout() const;
 
-    // Filter state, TDF-II (s1, s2) per channel and slot: [channel][stateSlotStride()][2]. For tests;
-    // read it only while process() is not running.
+    // Filter state, direct form I (x1, x2, y1, y2: a slot's last two inputs and outputs) per channel
+    // and slot: [channel][stateSlotStride()][4]; in the steady state each slot's values are divided by
+    // the product of the b0 up to it (docs/dsp.md). For tests; read it only while process() is not
+    // running.
     const double* stateData() const noexcept;
     int stateSlotStride() const noexcept;
 
