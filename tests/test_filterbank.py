@@ -255,6 +255,10 @@ def test_applied_response_follows_the_ramp_and_matches_the_output():
     np.testing.assert_allclose(fb.applied_response([100.0, f0, 5000.0]), fb.response([100.0, f0, 5000.0]), atol=1e-9)
 
 
+def test_the_core_names_band_types_as_eqdef_does():
+    assert _core.BAND_TYPE_NAMES == eqdef.BAND_TYPES  # set_bands reads the names in C++
+
+
 def test_bands_property_round_trips():
     fb = FilterBank(FS, 2)
     fb.set_bands([(1, 120, 4, 0.707), ("PEAK", 400.0, -3.0, 1.0)])

@@ -87,15 +87,11 @@ class FilterBank(_core.FilterBank):
         band that changes type, and a low-/high-pass that appears or disappears, crossfades its
         coefficients.
         """
-        if not isinstance(bands, (list, tuple)):
+        if not isinstance(bands, list):
             bands = list(bands)
-        try:  # the common case, (lower-case name, number, number, number), parsed fast (once per block in hosts)
-            parsed = [(_TYPE_CODES[kind], freq, gain_db, q) for kind, freq, gain_db, q in bands]
-        except (KeyError, TypeError, ValueError):
-            parsed = _parse_bands(bands)  # anything else: accepted forms, or an error naming the band
-        try:
-            self._set_bands(parsed)
-        except TypeError:  # a value the fast path passed on that is not a number
+        try:  # the common case, a list of (lower-case name or code, number, number, number), read in C++
+            self._set_bands(bands)
+        except TypeError:  # anything else: the other accepted forms, or a ValueError naming the band
             self._set_bands(_parse_bands(bands))
 
     @property

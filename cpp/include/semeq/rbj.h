@@ -17,6 +17,8 @@ namespace semeq {
 // Integer codes match eqdef.BAND_TYPES: ("peak", "lowshelf", "highshelf", "lowpass", "highpass").
 enum class BandType : int { Peak = 0, LowShelf = 1, HighShelf = 2, LowPass = 3, HighPass = 4 };
 constexpr int kNumBandTypes = 5;
+// by code; tests/test_filterbank.py checks them against eqdef.BAND_TYPES
+constexpr const char* kBandTypeNames[kNumBandTypes] = {"peak", "lowshelf", "highshelf", "lowpass", "highpass"};
 
 // Shelf slope S = 1 (the SAFE plugin's shelves), i.e. Q = 1/sqrt(2).
 constexpr double kShelfQ = 0.70710678118654752440;
