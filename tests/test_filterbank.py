@@ -9,6 +9,7 @@ from semeq_rt import FilterBank, _core, eqdef
 FS = 48000
 BANDS = [("lowshelf", 120.0, 4.0, eqdef.SHELF_Q), ("peak", 400.0, -3.0, 1.0), ("peak", 2500.0, 6.0, 3.0),
          ("peak", 6000.0, -5.0, 0.5), ("highshelf", 10000.0, 3.0, eqdef.SHELF_Q)]
+BANDS_ALT = [(kind, freq, -gain, q) for kind, freq, gain, q in BANDS]
 MOVED = [("lowshelf", 200.0, -6.0, eqdef.SHELF_Q), ("peak", 400.0, 9.0, 1.0), ("highpass", 80.0, 0.0, 0.9),
          ("peak", 6000.0, -5.0, 0.5)]
 
@@ -134,6 +135,26 @@ def test_first_set_applies_at_once_and_later_sets_ramp():
     fb.set_bands(MOVED)  # first set after reset: at once again
     static_new.reset()
     assert np.array_equal(fb.process(x), static_new.process(x))
+
+
+def test_posting_the_same_bands_again_does_not_restart_the_ramp():
+    """Hosts may post their bands every block: a set equal to the target in force changes nothing, so a
+    ramp toward it ends on time (before, every post restarted it and it never reached the target)."""
+    x = noise(2, 0.2, seed=11)
+    outputs = []
+    for repost in (False, True):
+        fb = FilterBank(FS, 2, smoothing_ms=20.0)
+        fb.set_bands(BANDS)
+        fb.process(x[:, :512])
+        fb.set_bands(BANDS_ALT)
+        blocks = []
+        for start in range(512, x.shape[1], 256):
+            if repost:
+                fb.set_bands(BANDS_ALT)
+            blocks.append(fb.process(x[:, start:start + 256]))
+        assert not fb.ramping
+        outputs.append(np.concatenate(blocks, axis=1))
+    assert np.array_equal(outputs[0], outputs[1])
 
 
 def test_reset_clears_state():

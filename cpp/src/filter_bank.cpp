@@ -388,6 +388,13 @@ struct FilterBank::Engine {
 
     void startRamp() {
         const int64_t p = pendingAt;
+        // a set equal to the target in force changes nothing: no new ramp, and a ramp toward it goes
+        // on (a host that posts its bands every block would otherwise restart the ramp every block,
+        // approach the target without reaching it, and run the slower ramping pass all the time)
+        if (std::equal(target.begin(), target.end(), pendingTarget.begin())) {
+            pending = false;
+            return;
+        }
         for (int i = 0; i < maxBands; ++i) {
             const Slot& next = pendingTarget[i];
             const Biquad now = coefAt(i, p);
@@ -700,7 +707,7 @@ struct FilterBank::Engine {
             if (pending && pos == pendingAt) {
                 startRamp();
                 updateActive();
-                if (pos >= rampEnd) finishRamp();
+                if (rampActive && pos >= rampEnd) finishRamp();  // a zero-length ramp
             }
             const CacheKey key{0, k.width, active, 0, rampActive};
             if (!(layoutKey == key)) {

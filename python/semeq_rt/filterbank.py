@@ -85,7 +85,8 @@ class FilterBank(_core.FilterBank):
         samples) at or after the start of the next ``process`` call. A band that keeps its type ramps
         its parameters; a peak or shelf that appears or disappears ramps its gain from or to 0 dB; a
         band that changes type, and a low-/high-pass that appears or disappears, crossfades its
-        coefficients.
+        coefficients. A set equal to the target in force changes nothing (a ramp toward it goes on), so
+        posting the same bands every block costs no ramp.
         """
         if not isinstance(bands, list):
             bands = list(bands)
