@@ -164,6 +164,23 @@ inline __attribute__((always_inline)) V shiftIn(V y, V in, std::index_sequence<I
     return __builtin_shufflevector(y, in, (int(I) < CPV ? 2 * W - CPV + int(I) : int(I) - CPV)...);
 }
 
+// The newest output first in the ring of the last S outputs (what the next sections read).
+template <int S>
+inline __attribute__((always_inline)) void shiftOutputs(V* yOut, V y) {
+    for (int k = S - 1; k > 0; --k) yOut[k] = yOut[k - 1];
+    yOut[0] = y;
+}
+
+// A live lane's step: its history moves on by one sample (x, y: this sample's input and output).
+template <int S>
+inline __attribute__((always_inline)) void advance(V& x1, V& x2, V& y1, V& y2, V* yOut, V x, V y) {
+    x2 = x1;
+    x1 = x;
+    y2 = y1;
+    y1 = y;
+    shiftOutputs<S>(yOut, y);
+}
+
 // f(integral_constant<I>) for each I, in order, inlined.
 template <typename F, std::size_t... I>
 inline __attribute__((always_inline)) void forEachIndex(F&& f, std::index_sequence<I...>) {
@@ -402,14 +419,10 @@ void passImpl(const PassArgs& a) {
                     x1[g][v] = live ? x : x1[g][v];
                     y2[g][v] = live ? y1[g][v] : y2[g][v];
                     y1[g][v] = live ? y : y1[g][v];
+                    shiftOutputs<kSkew>(yOut[g][v], y);
                 } else {
-                    x2[g][v] = x1[g][v];
-                    x1[g][v] = x;
-                    y2[g][v] = y1[g][v];
-                    y1[g][v] = y;
+                    advance<kSkew>(x1[g][v], x2[g][v], y1[g][v], y2[g][v], yOut[g][v], x, y);
                 }
-                for (int k = kSkew - 1; k > 0; --k) yOut[g][v][k] = yOut[g][v][k - 1];
-                yOut[g][v][0] = y;
             }
             if (!kMasked || (out >= 0 && out < frames)) {
                 if constexpr (kDescending)  // lanes past cpv land on later samples, written again later
@@ -642,12 +655,7 @@ double chainRunImpl(int64_t steps) {
                 const V x = shiftIn<CPV>(yOut[g][v][kSkew - 1], v > 0 ? yOut[g][v > 0 ? v - 1 : 0][kSkew - 1] : input[g],
                                          std::make_index_sequence<W>{});
                 const V y = sectionNormalized(x, x1[g][v], x2[g][v], y1[g][v], y2[g][v], c1, c2, a1, a2);
-                x2[g][v] = x1[g][v];
-                x1[g][v] = x;
-                y2[g][v] = y1[g][v];
-                y1[g][v] = y;
-                for (int k = kSkew - 1; k > 0; --k) yOut[g][v][k] = yOut[g][v][k - 1];
-                yOut[g][v][0] = y;
+                advance<kSkew>(x1[g][v], x2[g][v], y1[g][v], y2[g][v], yOut[g][v], x, y);
             }
         }
     }
