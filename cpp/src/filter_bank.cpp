@@ -461,7 +461,7 @@ struct FilterBank::Engine {
         for (int i = 0; i < maxBands; ++i) {
             // a band switched off ends as its 0 dB design: the identity's response, but its state still
             // rings down from the ramp (dropping that at once added 38-45 dB of energy above 4 kHz);
-            // updateActive makes it the identity once the state has decayed to zero
+            // updateActive makes it the identity once its output equals its input (settled)
             if (mode[i] == RampMode::Param && !target[i].on) retiring = true;
             if (mode[i] != RampMode::Static) coefStatic[i] = coefTo[i];
             mode[i] = RampMode::Static;
