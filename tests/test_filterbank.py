@@ -345,6 +345,8 @@ def test_process_rejects_wrong_shapes_and_dtypes(bad):
     (("notch", 1000.0, 0.0, 1.0), "accepted: peak"),
     (("peak", 1000.0, 0.0), "expected"),
     (("peak", "loud", 0.0, 1.0), "numbers"),
+    ((True, 1000.0, 0.0, 1.0), "unknown band type"),
+    ((10**30, 1000.0, 0.0, 1.0), "unknown band type"),
 ])
 def test_set_bands_rejects_bad_parameters_and_keeps_the_old_ones(band, message):
     fb = FilterBank(FS, 2)

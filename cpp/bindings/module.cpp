@@ -68,8 +68,14 @@ public:
                     if (PyUnicode_CompareWithASCIIString(kind, semeq::kBandTypeNames[t]) == 0) type = t;
                 if (type < 0) throw py::type_error("band " + std::to_string(i) + ": not a lower-case band type name");
             } else {
+                // bools and codes past a long are not codes either (the Python path names the band)
+                if (PyBool_Check(kind)) throw py::type_error("band " + std::to_string(i) + ": a bool is not a type code");
                 type = PyLong_AsLong(kind);
-                if (type == -1 && PyErr_Occurred()) throw py::error_already_set();
+                if (type == -1 && PyErr_Occurred()) {
+                    if (!PyErr_ExceptionMatches(PyExc_OverflowError)) throw py::error_already_set();
+                    PyErr_Clear();
+                    throw py::type_error("band " + std::to_string(i) + ": type code out of range");
+                }
             }
             double values[3];
             for (int k = 0; k < 3; ++k) {

@@ -218,7 +218,6 @@ struct FilterBank::Engine {
           coefStatic(bands), coefFrom(bands), coefTo(bands),
           state(static_cast<size_t>(channelsPadded) * slotsPadded * detail::kStateValues, 0.0),
           steadyScale(static_cast<size_t>(slotsPadded), 1.0), stateScale(static_cast<size_t>(slotsPadded), 1.0),
-
           secondBuffer(roundUp(channelsPadded * kGroupStride, kPageDoubles) + kHalfPageDoubles),
           buffers(static_cast<size_t>(2 * secondBuffer), 0.0),
           control(static_cast<size_t>(kMaxControlPoints) * bands), path(bands),
@@ -423,7 +422,7 @@ struct FilterBank::Engine {
             mode[i] = m;
             target[i] = next;
             // a band switched on starts from its 0 dB design: the same (identity) response as the off
-            // slot, whose state is zero or a decaying residue
+            // slot, whose output equals its input or still carries a decaying residue
             coefFrom[i] = m == RampMode::Param && !current.on ? designSlot(from[i], fs) : now;
             // Static slots keep `now` (finishRamp does not read their coefTo)
             coefTo[i] = m == RampMode::Static ? now

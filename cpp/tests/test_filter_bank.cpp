@@ -116,6 +116,26 @@ TEST(filter_bank, matches_float64_cascade_for_every_band_count_and_kernel) {
     semeq::setIsa(semeq::availableIsas().back());
 }
 
+// 64 low-passes at 20 Hz: the product of their b0 (~4e-7 each) underflows double, so the steady state
+// must run the plain form (filter_bank.cpp); pooled, the gain would be 0 and the scaled signals
+// overflow. A DC input comes out at DC gain 1 once the cascade has settled, for every kernel.
+TEST(filter_bank, a_cascade_whose_pooled_gain_underflows_runs_the_plain_form) {
+    for (const std::string& isa : semeq::availableIsas()) {
+        semeq::setIsa(isa);
+        FilterBank fb(48000.0, 1, 64, 20.0);
+        fb.setBands(std::vector<Band>(64, Band{BandType::LowPass, 20.0, 0.0, 0.5}));
+        const int frames = 96000;
+        const std::vector<float> x(frames, 0.5f);
+        const auto y = run(fb, x, frames, 512);
+        bool finite = true;
+        for (float v : y) finite = finite && std::isfinite(v);
+        CHECK(finite, "isa %s: non-finite output", isa.c_str());
+        CHECK(std::fabs(y[frames - 1] - 0.5f) < 1e-4f, "isa %s: settled output %g, expected 0.5", isa.c_str(),
+              static_cast<double>(y[frames - 1]));
+    }
+    semeq::setIsa(semeq::availableIsas().back());
+}
+
 // Kernels with the same fused-multiply-add use (scalar/sse2 without, avx2/avx512 with) give identical
 // output for every block size; the two families differ only by float64 rounding (at most one float32
 // ulp here). 3 and 8 channels: the kernels lay them out differently (sections or channels in lanes),
