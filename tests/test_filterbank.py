@@ -137,6 +137,23 @@ def test_first_set_applies_at_once_and_later_sets_ramp():
     assert np.array_equal(fb.process(x), static_new.process(x))
 
 
+def test_every_set_before_the_first_process_applies_at_once():
+    """Nothing has been filtered yet, so there is nothing to ramp from: the last set posted before the
+    first process() (after construction or reset()) is the filter from sample 0, as scipy runs it."""
+    x = noise(2, 0.1, seed=5)
+    reference = ss.sosfilt(sos_of(BANDS), x.astype(np.float64), axis=1)
+    fb = FilterBank(FS, 2, smoothing_ms=20.0)
+    fb.set_bands(MOVED)
+    fb.set_bands(BANDS)
+    assert np.max(np.abs(fb.process(x) - reference)) < 1e-5
+    assert not fb.ramping
+    fb.reset()
+    fb.set_bands(MOVED)
+    fb.set_bands(BANDS_ALT)
+    fb.set_bands(BANDS)
+    assert np.max(np.abs(fb.process(x) - reference)) < 1e-5
+
+
 def test_posting_the_same_bands_again_does_not_restart_the_ramp():
     """Hosts may post their bands every block: a set equal to the target in force changes nothing, so a
     ramp toward it ends on time (before, every post restarted it and it never reached the target)."""

@@ -692,7 +692,9 @@ struct FilterBank::Engine {
             doReset();
         if (mailbox.take()) {
             const Message& m = mailbox.readBuffer();
-            if (m.immediate) {
+            // before the first sample after construction or reset() there is nothing to ramp from:
+            // the newest set applies at once, however many were posted (the flag marks only the first)
+            if (m.immediate || pos == 0) {
                 applyImmediate(m.slots);
             } else {
                 std::copy(m.slots.begin(), m.slots.end(), pendingTarget.begin());

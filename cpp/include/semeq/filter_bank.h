@@ -41,8 +41,9 @@ public:
     // Validates and posts a new parameter set (band i goes to slot i; unused slots are off = identity).
     // Throws std::invalid_argument (naming the band and the accepted range) and changes nothing if any
     // band is invalid. The first call on a new bank, and the first after reset(), applies at once at the
-    // next process(); later calls ramp over smoothingMs (a set equal to the target in force changes
-    // nothing). Call from one thread at a time.
+    // next process(), and so does any set posted before the first process() after construction or
+    // reset() (the last one posted wins: there is nothing to ramp from yet); later calls ramp over
+    // smoothingMs (a set equal to the target in force changes nothing). Call from one thread at a time.
     void setBands(const Band* bands, int count);
     void setBands(const std::vector<Band>& bands) { setBands(bands.data(), static_cast<int>(bands.size())); }
 
