@@ -157,6 +157,17 @@ inline __attribute__((always_inline)) void storeLanes(double* p, V v, int lane, 
     }
 }
 
+// Lanes [0, cpv) of v -> p[0 .. cpv) with one plain store of that width (a full-width store there
+// would split a cache line in 7 of 8 steps).
+template <int CPV>
+inline __attribute__((always_inline)) void storeLow(double* p, V v) {
+    if constexpr (CPV == W) {
+        storeV(p, v);
+    } else {
+        for (int i = 0; i < CPV; ++i) p[i] = v[i];
+    }
+}
+
 // Lanes [0, cpv) take the new input samples (the top cpv lanes of `in`); lane i >= cpv takes lane i-cpv
 // of y (the previous section of the same channel, one step ago).
 template <int CPV, std::size_t... I>
@@ -425,8 +436,8 @@ void passImpl(const PassArgs& a) {
                 }
             }
             if (!kMasked || (out >= 0 && out < frames)) {
-                if constexpr (kDescending)  // lanes past cpv land on later samples, written again later
-                    storeV(dst[g] + out * CPV, yOut[g][0][0]);
+                if constexpr (kDescending)
+                    storeLow<CPV>(dst[g] + out * CPV, yOut[g][0][0]);
                 else
                     storeLanes<CPV>(dst[g] + out * CPV, yOut[g][NV - 1][0], outLane, std::make_index_sequence<CPV>{});
             }
