@@ -70,41 +70,51 @@ def scaled(bands, fs):
     return [(kind, freq * fs / FS, gain, q) for kind, freq, gain, q in bands]
 
 
-def run_with_ramp(x, block, isa=None, fs=FS):
-    """Static bands, then a change (same types ramp in parameters, a type change crossfades
-    coefficients, the removed high shelf ramps to 0 dB and rings down) at a sample position that every
-    tested block size has as a boundary.
+def random_peaks(count, seed):
+    rng = np.random.default_rng(seed)
+    return [("peak", float(f), float(g), float(q))
+            for f, g, q in zip(rng.uniform(30.0, 15000.0, count), rng.uniform(-12.0, 12.0, count),
+                                rng.uniform(0.3, 4.0, count))]
+
+
+def run_with_ramp(x, block, isa=None, fs=FS, before=BANDS, after=MOVED):
+    """Static bands, then a change (by default: same types ramp in parameters, a type change
+    crossfades coefficients, the removed high shelf ramps to 0 dB and rings down) at a sample position
+    that every tested block size has as a boundary.
     Returns the output and the final float64 filter state."""
     if isa is not None:
         _core.set_isa(isa)
     try:
         fb = FilterBank(fs, x.shape[0], smoothing_ms=10.0)
-        fb.set_bands(scaled(BANDS, fs))
+        fb.set_bands(scaled(before, fs))
         split = 7 * 512 * 3
         first = stream(fb, x[:, :split], block)
-        fb.set_bands(scaled(MOVED, fs))
+        fb.set_bands(scaled(after, fs))
         return np.concatenate([first, stream(fb, x[:, split:], block)], axis=1), fb._state()
     finally:
         _core.set_isa(_core.available_isas()[-1])
 
 
 # 16 kHz: the shortest control interval (16 samples), where a ramp's 8-sample coefficient tiles
-# (channels in lanes) and its skewed sections (lane-wise) meet a control point most often
-@pytest.mark.parametrize("channels, fs", [(1, FS), (2, FS), (3, FS), (16, FS), (2, 16000), (16, 16000)])
-def test_every_simd_kernel_and_block_size_gives_identical_output_while_ramping(channels, fs):
+# (channels in lanes) and its skewed sections (lane-wise) meet a control point most often. 14 bands:
+# chains of several chunks, each ramping its own sections.
+@pytest.mark.parametrize("channels, fs, bands", [(1, FS, 5), (2, FS, 5), (3, FS, 5), (16, FS, 5), (2, 16000, 5),
+                                                 (16, 16000, 5), (16, FS, 14)])
+def test_every_simd_kernel_and_block_size_gives_identical_output_while_ramping(channels, fs, bands):
     """Kernels with the same fused-multiply-add use (scalar and sse2 without, avx2 and avx512 with) give
     identical output for every block size; the two families differ only by float64 rounding."""
     x = noise(channels, 0.7, seed=channels, fs=fs)
-    reference, reference_state = run_with_ramp(x, x.shape[1], isa="scalar", fs=fs)
+    sets = {} if bands == 5 else {"before": random_peaks(bands, 1), "after": random_peaks(bands, 2)}
+    reference, reference_state = run_with_ramp(x, x.shape[1], isa="scalar", fs=fs, **sets)
     assert np.all(np.isfinite(reference))
     family_reference = {}
     for isa in _core.available_isas():
         fused = _core.isa_fuses_multiply_add(isa)
-        whole, state = run_with_ramp(x, x.shape[1], isa, fs)
+        whole, state = run_with_ramp(x, x.shape[1], isa, fs, **sets)
         family_reference.setdefault(fused, whole)
         assert np.array_equal(whole, family_reference[fused]), isa
         for block in (512, 7):
-            assert np.array_equal(run_with_ramp(x, block, isa, fs)[0], whole), (isa, block)
+            assert np.array_equal(run_with_ramp(x, block, isa, fs, **sets)[0], whole), (isa, block)
         # across families: float64 state within 1e-12 of its scale, float32 output within one ulp
         assert np.max(np.abs(state - reference_state)) <= 1e-12 * np.max(np.abs(reference_state)), isa
         assert np.all(np.abs(whole - reference) <= np.spacing(np.abs(reference))), isa
