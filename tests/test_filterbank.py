@@ -98,8 +98,8 @@ def run_with_ramp(x, block, isa=None, fs=FS, before=BANDS, after=MOVED):
 # 16 kHz: the shortest control interval (16 samples), where a ramp's 8-sample coefficient tiles
 # (channels in lanes) and its skewed sections (lane-wise) meet a control point most often. 14 bands:
 # chains of several chunks, each ramping its own sections.
-@pytest.mark.parametrize("channels, fs, bands", [(1, FS, 5), (2, FS, 5), (3, FS, 5), (16, FS, 5), (2, 16000, 5),
-                                                 (16, 16000, 5), (16, FS, 14)])
+@pytest.mark.parametrize("channels, fs, bands", [(1, FS, 5), (2, FS, 5), (3, FS, 5), (16, FS, 5),
+                                                 (2, 16000, 5), (16, 16000, 5), (16, FS, 14)])
 def test_every_simd_kernel_and_block_size_gives_identical_output_while_ramping(channels, fs, bands):
     """Kernels with the same fused-multiply-add use (scalar and sse2 without, avx2 and avx512 with) give
     identical output for every block size; the two families differ only by float64 rounding."""

@@ -35,15 +35,17 @@ double bestMicrosecondsPerBlock(int blocks, F&& run) {
     for (int r = 0; r < kRepeats; ++r) {
         const auto t0 = std::chrono::steady_clock::now();
         run();
-        const double us = std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count();
-        best = std::min(best, us / blocks);
+        const std::chrono::duration<double, std::micro> us = std::chrono::steady_clock::now() - t0;
+        best = std::min(best, us.count() / blocks);
     }
     return best;
 }
 
 struct Noise {
     std::vector<std::vector<float>> in, out;  // [block * channels + c][t], [c][t]
-    Noise(int channels) : in(kDistinctBlocks * channels, std::vector<float>(kBlock)), out(channels, std::vector<float>(kBlock)) {
+    explicit Noise(int channels)
+        : in(kDistinctBlocks * channels, std::vector<float>(kBlock)),
+          out(channels, std::vector<float>(kBlock)) {
         std::mt19937 rng(1);
         std::uniform_real_distribution<float> u(-1.0f, 1.0f);
         for (auto& b : in)
@@ -74,7 +76,8 @@ double filterBank(int channels, int every, int blocks) {
 double cascadeAnchor(int channels, int blocks) {
     Noise n(channels);
     std::vector<semeq::Biquad> sections;
-    for (const semeq::Band& b : kBands) sections.push_back(semeq::rbjDesign(b.type, b.freq, b.gainDb, b.q, kFs));
+    for (const semeq::Band& b : kBands)
+        sections.push_back(semeq::rbjDesign(b.type, b.freq, b.gainDb, b.q, kFs));
     std::vector<double> state(2 * sections.size() * channels, 0.0), x(kBlock);
     double sink = 0.0;
     const double us = bestMicrosecondsPerBlock(blocks, [&] {
@@ -107,7 +110,8 @@ int main(int argc, char** argv) {
     std::vector<int> channelCounts;
     for (int i = 1; i < argc; ++i) channelCounts.push_back(std::atoi(argv[i]));
     if (channelCounts.empty()) channelCounts = {2, 16};
-    std::printf("kernel %s; us per %d-frame block, best of %d runs\n", semeq::currentIsa().c_str(), kBlock, kRepeats);
+    std::printf("kernel %s; us per %d-frame block, best of %d runs\n", semeq::currentIsa().c_str(), kBlock,
+                kRepeats);
     for (int channels : channelCounts) {
         const int blocks = std::max(2000, 40000 / channels);
         const double anchor = cascadeAnchor(channels, blocks);
@@ -115,6 +119,7 @@ int main(int argc, char** argv) {
                      every1 = filterBank(channels, 1, blocks);
         std::printf("%2d channels: float64 cascade (anchor) %7.2f | FilterBank steady %6.2f (%5.2fx) | "
                     "new set every 9 blocks %6.2f (%5.2fx) | every block %6.2f (%5.2fx)\n",
-                    channels, anchor, steady, anchor / steady, every9, anchor / every9, every1, anchor / every1);
+                    channels, anchor, steady, anchor / steady, every9, anchor / every9, every1,
+                    anchor / every1);
     }
 }

@@ -80,14 +80,14 @@ class FilterBank(_core.FilterBank):
         lowpass/highpass. Accepted: 0 < freq < sample_rate/2, |gain_db| <= 48, 0.025 <= q <= 40, at most
         ``max_bands`` bands. Anything else raises ValueError and changes nothing.
 
-        The first call on a new bank, and the first after ``reset()``, applies at once, and so does
-        every call before the first ``process`` after construction or ``reset()`` (the last one wins).
-        Later calls ramp over ``smoothing_ms``, starting at the next control point (every
-        ``control_interval`` samples) at or after the start of the next ``process`` call. A band that keeps its type ramps
-        its parameters; a peak or shelf that appears or disappears ramps its gain from or to 0 dB; a
-        band that changes type, and a low-/high-pass that appears or disappears, crossfades its
-        coefficients. A set equal to the target in force changes nothing (a ramp toward it goes on), so
-        posting the same bands every block costs no ramp.
+        The first call on a new bank, and the first after ``reset()``, applies at once, and so does every
+        call before the first ``process`` after construction or ``reset()`` (the last one wins). Later calls
+        ramp over ``smoothing_ms``, starting at the next control point (every ``control_interval`` samples)
+        at or after the start of the next ``process`` call. A band that keeps its type ramps its parameters;
+        a peak or shelf that appears or disappears ramps its gain from or to 0 dB; a band that changes type,
+        and a low-/high-pass that appears or disappears, crossfades its coefficients. A set equal to the
+        target in force changes nothing (a ramp toward it goes on), so posting the same bands every block
+        costs no ramp.
         """
         if not isinstance(bands, list):
             bands = list(bands)
