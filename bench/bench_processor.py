@@ -139,8 +139,7 @@ def bench_analysis_parts(audio):
         power = meter.stream_power()
 
         def measurement():
-            state = meter.state_of_power(power)
-            return meter.latent_of_state(state, p._fit_iterations, p.audio_latent)
+            return meter.measurement(meter.density_of_power(power), p._fit_iterations, p.audio_latent)
 
         def hand_over():
             with p._lock:

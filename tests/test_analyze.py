@@ -119,10 +119,10 @@ def test_analysis_frames_at_96_and_192_khz_match_the_encoder_at_48_khz(rate):
     mid48 = demo_signal(SR, 3.0, seed=3).mean(axis=0)[: bundle.window]
     meter = BalanceMeter(bundle, rate)
     mid = resample(mid48, SR, rate).astype(np.float32)
-    whole = meter.window_states(mid[None])[0]
+    whole = meter.measurement(meter.window_densities(mid[None])[0])[2]
     for start in range(0, len(mid), 1000):  # as a stream, in odd-sized blocks
         meter.push(mid[start:start + 1000])
-    streamed = meter.state_of_power(meter.stream_power())
+    streamed = meter.measurement(meter.density_of_power(meter.stream_power()))[2]
     expected = bundle.encode_audio(mid48.astype(np.float32))
     assert np.max(np.abs(whole - expected)) <= 1e-4
     assert np.max(np.abs(streamed - expected)) <= 1e-4

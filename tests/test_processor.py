@@ -11,6 +11,8 @@ import semeq_rt
 from semeq_rt import eqdef, measures
 from semeq_rt.demo import demo_signal
 from semeq_rt.fileio import PRIME_SECONDS
+from semeq_rt.correction import DEFAULT_MAX_BOOST_DB
+from semeq_rt.processor import EARLY_ANALYSES_S
 from semeq_rt.semantics import get_bundle
 from processor_signals import apply_bands, reference_noise, rms, stream, term_bands, without_level
 
@@ -42,7 +44,9 @@ def test_output_does_not_depend_on_the_block_size(analysis, interval, seconds):
         p = semeq_rt.Processor("bright", sample_rate=SR, channels=2, analysis=analysis,
                                analysis_interval=interval, loudness_compensation=True)
         out = stream(p, audio, block)
-        assert p.analyses == 1 + (audio.shape[1] - p.analysis_window_samples) // p.analysis_interval_samples >= 2
+        early = len(EARLY_ANALYSES_S)  # on the growing window, before it is full
+        assert p.analyses == early + 1 + (audio.shape[1] - p.analysis_window_samples) // p.analysis_interval_samples
+        assert p.analyses >= early + 2
         return out
 
     whole = run(audio.shape[1])
@@ -307,14 +311,19 @@ def test_steady_input_gives_a_steady_eq(analysis):
     assert len(changes) >= 10 and max(changes) <= 0.5, np.round(changes, 2)
 
 
-def test_adaptive_eq_is_limited_on_extreme_input():
-    # a recording without bass asked for "warm": the unlimited step would boost the lows enormously
+def test_adaptive_eq_is_limited_and_boosts_nothing_where_there_is_no_content():
+    # a recording without bass asked for "warm": no boost below its lowest register, and within it
+    # no more than the limit; a user's wider limit is obeyed
     thin = apply_bands(reference_noise(8.0, seed=9), [("highpass", 500.0, 0.0, 0.7), ("highpass", 500.0, 0.0, 0.7)])
 
-    def peak(max_gain_db):
-        p = semeq_rt.Processor("warm", max_gain_db=max_gain_db)
+    def run(**limits):
+        p = semeq_rt.Processor("warm", **limits)
         p.prime(thin)
-        return np.max(np.abs(without_level(p.applied_response(GRID), GRID)))
+        return p, measures.eq_change(thin, stream(p, thin, 4096), SR)
 
-    assert peak(100.0) > 18.0
-    assert peak(18.0) <= 18.5
+    p, change = run()
+    assert len(change["empty_bands_hz"]) and change["empty_bands_hz"].max() < 200
+    assert change["largest_empty_boost_db"] <= 1.0
+    assert p.largest_boost_db <= DEFAULT_MAX_BOOST_DB + 0.01 and change["largest_boost_db"] <= DEFAULT_MAX_BOOST_DB + 1.0
+    wide, _ = run(max_boost_db=30.0, max_cut_db=30.0)
+    assert wide.largest_boost_db > p.largest_boost_db + 1.0

@@ -64,11 +64,13 @@ class BalanceMeter:
     ``frame_geometry`` (at the model's rate, the definition itself).
 
     Whole signals: ``measure`` (latents of windows; the encoder method runs the full audio encoder,
-    resampling to its rate), ``window_states``, ``balance_db``. Streams: ``push`` computes each
+    resampling to its rate), ``window_densities``, ``balance_db``. Streams: ``push`` computes each
     frame once, after the stream passes its end (a multiple of ``hop`` of the stream position);
     ``stream_power`` is the mean periodogram of the latest window's frames (aligned with the stream
-    rather than with the window's start: the same measurement), and ``state_of_power`` turns it into
-    what the Processor averages over time: the balance's latent (encoder head) or the balance (LTAS).
+    rather than with the window's start: the same measurement). ``density_of_power`` turns a mean
+    periodogram into what the Processor averages over time: the 1/3-octave power density on the
+    whole FREQ_GRID (the long-term spectrum), from which ``measurement`` gives the balance, where the
+    audio has content, and the latent.
     """
 
     def __init__(self, bundle, sample_rate, method="encoder"):
@@ -84,12 +86,13 @@ class BalanceMeter:
         if defined[0] % defined[1]:
             raise ValueError(f"frames of {defined[0]} samples {defined[1]} apart: the hop must divide the frame length")
         self.n_fft, self.hop = frame_geometry(*defined[:2], self.sample_rate, defined[2])
-        # bands above this rate's Nyquist frequency get no bins (0/0 in the smoothing): their power
-        # is 0 and the balance's floor applies, as for audio resampled to the model's rate
+        # 1/3-octave bands on the whole FREQ_GRID: the analysis band's for the balance, all of them for
+        # loudness. Bands above this rate's Nyquist frequency get no bins (0/0 in the smoothing):
+        # their power is 0, and they hold no content
         with np.errstate(invalid="ignore"):
-            smoothing = np.nan_to_num(ltas.smoothing_matrix(self.sample_rate, self.n_fft))
-        # only the FFT bins that the 1/3-octave bands use are kept (at 48 kHz 4…1522 of 2049; at
-        # 192 kHz 4…1522 of 8193): less to store, average and smooth
+            smoothing = np.nan_to_num(ltas.smoothing_matrix(self.sample_rate, self.n_fft, eqdef.FREQ_GRID))
+        # only the FFT bins that the 1/3-octave bands use are kept (at 48 kHz 1…1905 of 2049):
+        # less to store, average and smooth
         used = np.flatnonzero(smoothing.any(axis=0))
         self._bins = slice(int(used[0]), int(used[-1]) + 1)
         self._smoothing = np.ascontiguousarray(smoothing[:, self._bins])
@@ -103,7 +106,7 @@ class BalanceMeter:
         # numpy plans an FFT size on its first use and ONNX Runtime allocates on a session's first
         # run (~1 ms each): both happen here rather than in the first blocks that need them
         np.fft.rfft(self._hann)
-        self.state_of_power(np.ones(self._frame_power.shape[1]))
+        self.measurement(self.density_of_power(np.ones(self._frame_power.shape[1])))
 
     def reset(self):
         """Forget the stream (frames start again at position 0)."""
@@ -165,19 +168,42 @@ class BalanceMeter:
             return None
         return self._frame_power.sum(axis=0) / self._frames_stored
 
-    def state_of_power(self, power) -> np.ndarray:
-        """A mean periodogram as the Processor averages it: the balance's latent (the audio encoder's
-        head) for the encoder method, the balance (dB on FREQ_GRID) for the LTAS method."""
-        balance = self._balance_from_power(power)
-        return self.bundle.encode_balance(balance) if self.method == "encoder" else balance
+    def density_of_power(self, power) -> np.ndarray:
+        """Mean periodogram(s) (..., bins) at the used bins → 1/3-octave power density (..., 121) on
+        FREQ_GRID (0 above the Nyquist frequency): the spectrum the Processor averages over time."""
+        return power @ self._smoothing.T
 
-    def _balance_from_power(self, power) -> np.ndarray:
-        """Mean periodogram at the used bins → balance in dB on FREQ_GRID (``ltas.balance_from_power``
-        with this meter's cached smoothing matrix and the bundle's neutral reference)."""
-        return ltas.balance_from_power(power, self._smoothing, self.reference_db)
+    def measurement(self, density, fit_iterations=3, previous=None):
+        """(balance dB on FREQ_GRID, content mask over the analysis band's grid points, latent) of a
+        (time-averaged) density: the balance compared with the reference where the audio has
+        content (``ltas.content_mask``, ``ltas.balance_from_density``), and its latent (the audio
+        encoder's head; for the LTAS method, the balance's latent refined by ``semantics.fit_latent``,
+        ``fit_iterations`` steps from ``previous``, the last result, so that the fit tracks one
+        solution smoothly, or else from the audio encoder's head, since the EQ encoder's latent of a
+        music balance lies far from the decoder's manifold (docs/audio-encoder.md); 0 steps: the EQ
+        encoder's latent). The latent is None for silence (no content)."""
+        balance, content = self._balance_and_content(density)
+        if not content.any():
+            return balance, content, None
+        if self.method == "encoder":
+            return balance, content, self.bundle.encode_balance(balance)
+        if not fit_iterations:
+            return balance, content, self.bundle.encode_curve(balance)
+        start = self.bundle.encode_balance(balance) if previous is None else previous
+        return balance, content, fit_latent(balance, start, self.bundle, fit_iterations)
 
     def balance_db(self, mid) -> np.ndarray:
-        """The tonal balance (dB on FREQ_GRID) of a mono signal of any length, with this meter's
+        """The tonal balance (dB on FREQ_GRID, where the signal has content: ``measurement``) of a mono
+        signal of any length, with this meter's frames (shorter than one frame: zero-padded to one)."""
+        return self._balance_and_content(self.density(mid))[0]
+
+    def _balance_and_content(self, density):
+        band = np.asarray(density, dtype=np.float64)[ltas.BAND_MASK]
+        content = ltas.content_mask(band)
+        return ltas.balance_from_density(band, self.reference_db, content), content
+
+    def density(self, mid) -> np.ndarray:
+        """The 1/3-octave power density on FREQ_GRID of a mono signal of any length, with this meter's
         frames (shorter than one frame: zero-padded to one), averaged over chunks of frames so that
         a long file never needs all its frames, or a float64 copy, in memory."""
         mid = np.asarray(mid)
@@ -190,7 +216,7 @@ class BalanceMeter:
             count = min(_CHUNK_FRAMES, n_frames - first)
             chunk = mid[first * hop: first * hop + (count - 1) * hop + n_fft]
             total += ltas.frame_power(ltas.frames_view(chunk, n_fft, hop), self._hann, self._bins).sum(axis=0)
-        return self._balance_from_power(total / n_frames)
+        return self.density_of_power(total / n_frames)
 
     def measure(self, mids) -> np.ndarray:
         """Latents (n, latent_dim) of mono windows (n, window), or (latent_dim,) of one (window,):
@@ -207,23 +233,9 @@ class BalanceMeter:
             latents = self.bundle.encode_audio(_fit_length(at_model_rate, self.bundle.window))
         return latents[0] if single else latents
 
-    def window_states(self, mids) -> np.ndarray:
-        """What a stream measures (``state_of_power``) on each whole window (n, window): (n,
-        latent_dim) latents of the encoder's head or (n, 121) balances."""
-        balances = np.stack([self.balance_db(m) for m in np.atleast_2d(mids)])
-        return self.bundle.encode_balance(balances) if self.method == "encoder" else balances
-
-    def latent_of_state(self, state, fit_iterations=3, previous=None) -> np.ndarray:
-        """The latent of a (time-averaged) state: for the LTAS method, the balance's latent refined by
-        ``semantics.fit_latent`` (``fit_iterations`` steps; 0: the EQ encoder's latent as is), starting
-        from ``previous`` (the last result, so that the fit tracks one solution smoothly, or the audio
-        encoder's estimate) or else from the EQ encoder's latent."""
-        if self.method == "encoder":
-            return np.asarray(state, dtype=np.float32)
-        if not fit_iterations:
-            return self.bundle.encode_curve(state)
-        start = self.bundle.encode_curve(state) if previous is None else previous
-        return fit_latent(state, start, self.bundle, fit_iterations)
+    def window_densities(self, mids) -> np.ndarray:
+        """What a stream measures (``density_of_power``) on each whole window (n, window): (n, 121)."""
+        return np.stack([self.density(m) for m in np.atleast_2d(mids)])
 
 
 def _fit_length(windows, length) -> np.ndarray:

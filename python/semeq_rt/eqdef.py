@@ -43,12 +43,18 @@ PARAM_LAYOUT = (
     ("highshelf_freq", "Hz", 580.0, 20000.0),
 )
 PARAM_NAMES = tuple(p[0] for p in PARAM_LAYOUT)
+#: Columns of PARAM_LAYOUT that hold a band's frequency.
+FREQ_PARAMS = tuple(i for i, p in enumerate(PARAM_LAYOUT) if p[1] == "Hz")
 PARAM_LOW = np.array([p[2] for p in PARAM_LAYOUT])
 PARAM_HIGH = np.array([p[3] for p in PARAM_LAYOUT])
 N_PARAMS = len(PARAM_LAYOUT)
 
 #: Sample rate at which the semantic space's curves are defined (the SAFE plugin ran at 44.1/48 kHz).
 REFERENCE_SAMPLE_RATE = 48000.0
+#: Highest band frequency, as a fraction of the sample rate, that the runtime realises. The semantic
+#: EQ's frequencies reach 20 kHz; at low sample rates they are clamped below Nyquist (a band above
+#: fs/2 could not be realised; its audible effect would lie above Nyquist anyway).
+MAX_FREQ_FRACTION = 0.45
 #: The response grid of the semantic space: log-spaced, 20 Hz to 20 kHz, 1/12 octave apart (121 points).
 N_GRID = 121
 FREQ_GRID = np.geomspace(20.0, 20000.0, N_GRID)
@@ -157,6 +163,15 @@ def params_to_bands(params):
         ("peak", p[9], p[8], p[10]),
         ("highshelf", p[12], p[11], SHELF_Q),
     ]
+
+
+def clamp_frequencies(params, sample_rate) -> np.ndarray:
+    """13-parameter settings (..., 13) with every band frequency clamped to MAX_FREQ_FRACTION ×
+    ``sample_rate``: the settings as they are realised at that rate (numpy)."""
+    params = np.array(params, dtype=np.float64)
+    columns = list(FREQ_PARAMS)
+    params[..., columns] = np.minimum(params[..., columns], MAX_FREQ_FRACTION * float(sample_rate))
+    return params
 
 
 def params_response_db(params, freqs=FREQ_GRID, sample_rate=REFERENCE_SAMPLE_RATE):

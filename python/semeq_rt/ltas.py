@@ -33,6 +33,11 @@ RELATIVE_FLOOR = 1e-9
 #: The balance is clipped to ±this: an EQ cannot produce −90 dB, and a sparse source (a high note, a
 #: hi-hat) would otherwise hand the EQ encoder curves far outside anything it was trained on.
 BALANCE_LIMIT_DB = 24.0
+#: A 1/3-octave band holds content when its power is within this many dB of the loudest band's:
+#: what lies further below is a codec's or a sample rate's low-pass, an absent register or noise
+#: floor. 10 dB inside the 60 dB at which bench/quality_processor.py counts a band as empty, so
+#: that the bands it counts are never taken for content.
+CONTENT_RANGE_DB = 50.0
 
 #: Neutral reference, dB on FREQ_GRID (band mean removed, held outside the band): the mean 1/3-octave
 #: balance of the training tracks of nexuiz-music and hyperrogue-music relative to a flat (white)
@@ -75,11 +80,12 @@ def hann(n_fft: int = N_FFT) -> np.ndarray:
     return 0.5 - 0.5 * np.cos(2.0 * np.pi * np.arange(n_fft) / n_fft)
 
 
-def smoothing_matrix(sample_rate: float = SAMPLE_RATE, n_fft: int = N_FFT) -> np.ndarray:
-    """(n_band, n_fft // 2 + 1) weights: row i averages the power density over the 1/3-octave band
-    centred on the i-th in-band FREQ_GRID point, each FFT bin weighted by how much of its width
-    [f_k − Δf/2, f_k + Δf/2] lies inside the band (so a band narrower than a bin still gets a value)."""
-    centres = eqdef.FREQ_GRID[BAND_MASK]
+def smoothing_matrix(sample_rate: float = SAMPLE_RATE, n_fft: int = N_FFT, centres=None) -> np.ndarray:
+    """(n_centres, n_fft // 2 + 1) weights: row i averages the power density over the 1/3-octave band
+    centred on ``centres[i]`` (default: the in-band FREQ_GRID points), each FFT bin weighted by how
+    much of its width [f_k − Δf/2, f_k + Δf/2] lies inside the band (so a band narrower than a bin
+    still gets a value). A band above the Nyquist frequency has no bins: its row is 0/0."""
+    centres = eqdef.FREQ_GRID[BAND_MASK] if centres is None else np.asarray(centres, dtype=np.float64)
     half = 2.0 ** (SMOOTHING_OCTAVES / 2.0)
     lo, hi = centres / half, np.minimum(centres * half, sample_rate / 2.0)
     df = sample_rate / n_fft
@@ -123,7 +129,11 @@ def power_spectrum(mid, n_fft: int = N_FFT) -> np.ndarray:
 
 def band_db_from_power(power, smoothing) -> np.ndarray:
     """Periodogram(s) (..., bins) → 1/3-octave level in dB at the in-band grid points, mean removed."""
-    smoothed = power @ smoothing.T
+    return band_db_from_density(power @ smoothing.T)
+
+
+def band_db_from_density(smoothed) -> np.ndarray:
+    """1/3-octave power densities (..., n_band) at the in-band grid points → level in dB, mean removed."""
     floor = RELATIVE_FLOOR * smoothed.mean(axis=-1, keepdims=True) + 1e-30
     level = 10.0 * np.log10(smoothed + floor)
     return level - level.mean(axis=-1, keepdims=True)
@@ -140,8 +150,40 @@ def balance_from_power(power, smoothing, reference_db=None) -> np.ndarray:
     """Mean periodogram(s) (..., bins) → tonal balance (..., 121): 1/3-octave level minus the reference
     (default MUSIC_REFERENCE_DB), band mean removed, held outside the band, clipped to ±BALANCE_LIMIT_DB.
     For callers that accumulate the periodogram themselves (streaming analysis)."""
+    return balance_from_density(power @ smoothing.T, reference_db)
+
+
+def content_bands(density) -> np.ndarray:
+    """Which 1/3-octave bands hold content, from the power densities (n_band,) at the in-band grid
+    points: those whose power (density × bandwidth, ∝ f) lies within CONTENT_RANGE_DB of the loudest
+    band's (all False for silence)."""
+    power = np.asarray(density, dtype=np.float64) * eqdef.FREQ_GRID[BAND_MASK]
+    top = power.max()
+    return power >= top * 10.0 ** (-CONTENT_RANGE_DB / 10.0) if top > 0 else np.zeros(len(power), dtype=bool)
+
+
+def content_mask(density) -> np.ndarray:
+    """Where audio has content: the span from its lowest to its highest ``content_bands`` band, as a
+    boolean mask over the in-band grid points (all False for silence)."""
+    bands = content_bands(density)
+    mask = np.zeros(len(bands), dtype=bool)
+    if bands.any():
+        inside = np.flatnonzero(bands)
+        mask[inside[0]: inside[-1] + 1] = True
+    return mask
+
+
+def balance_from_density(density, reference_db=None, content=None) -> np.ndarray:
+    """1/3-octave power densities (..., n_band) at the in-band grid points → tonal balance (..., 121),
+    as ``balance_from_power``. With ``content`` (a ``content_mask``), the balance is compared with the
+    reference only where the audio has content: outside that span it is held at the span's edge
+    values (a low-passed file is not "dark" above its cut-off, a recording without bass is not
+    "thin" below its lowest note; it simply has nothing there to EQ)."""
     reference = MUSIC_REFERENCE_DB if reference_db is None else np.asarray(reference_db, dtype=np.float64)
-    band = band_db_from_power(power, smoothing) - reference[BAND_MASK]
+    band = band_db_from_density(density) - reference[BAND_MASK]
+    if content is not None and content.any() and not content.all():
+        inside = np.flatnonzero(content)
+        band = band[..., np.clip(np.arange(band.shape[-1]), inside[0], inside[-1])]
     band = band - band.mean(axis=-1, keepdims=True)
     return np.clip(hold_edges(band), -BALANCE_LIMIT_DB, BALANCE_LIMIT_DB)
 

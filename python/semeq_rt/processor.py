@@ -1,19 +1,25 @@
 """``Processor``: semantic EQ on a stream of audio blocks, adaptive or static.
 
 Adaptive mode. The word names a target tonal balance: the neutral reference plus the word's EQ, i.e.
-the latent ``z_target`` (a term's centroid, or the weighted mean of a blend's centroids). The input's
-own balance ``z_audio`` is measured on the latest input (one analysis window every
-``analysis_interval`` seconds, averaged over ``adaptation_time`` seconds by an exponential moving
-average). The processor moves the audio toward the target by ``intensity``::
+the latent ``z_target`` (a term's centroid, or the weighted mean of a blend's centroids), with the
+human spread of the people's settings behind it: a range, not a point. The input's own balance
+``z_audio`` is measured on its long-term spectrum (one analysis every ``analysis_interval`` seconds
+of the latest window, the spectra averaged over ``adaptation_time`` seconds; the first analyses, on
+a window that grows from 0.4 s to the full one, give a stream its EQ within 0.5 s). Where the audio
+has no content (a codec's low-pass, an absent bass register) the balance is not compared with the
+target. Audio inside the word's range gets no EQ; audio outside it is moved toward the range's edge
+by ``intensity``, by an EQ whose boosts, cuts and slopes stay within what people set in SAFE-DB and
+which boosts nothing where the audio has no content (``correction``)::
 
-    z_final = z_audio + intensity * (z_target - z_audio)
-    applied EQ = decode(z_final) - decode(z_audio)
+    z_final = z_audio + intensity * (z_edge - z_audio)      (a shorter step where a limit needs it)
+    applied EQ = response(z_final) - response(z_audio)      (+ guard shelves outside the content)
 
-realised exactly in one filter bank of 10 bands: the five bands of decode(z_final) followed by the five
-bands of decode(z_audio) with negated gains (an RBJ peaking or S = 1 shelf filter with gain -g is the
-exact inverse of the one with gain g). A track already at the target thus gets no EQ, a track that is
-already warm gets less "warm", and intensity 0 is the input itself (the bands are then handed over at
-0 dB, which the filter bank passes through unchanged).
+realised exactly in one filter bank of 12 bands: the five bands of z_final's setting, the five of
+z_audio's with negated gains (an RBJ peaking or S = 1 shelf filter with gain -g is the exact inverse
+of the one with gain g), and two guard shelves. A track already in the word's range gets no EQ, a
+track that is already warm gets less "warm", and intensity 0 is the input itself (the bands are then
+handed over at 0 dB, which the filter bank passes through unchanged). Loudness compensation undoes the
+EQ's K-weighted loudness change on the measured spectrum.
 
 Static mode applies the word's centroid EQ with its gains scaled by ``intensity`` (5 bands), as
 flowEQ or Audealize do: the same curve whatever the audio.
@@ -21,9 +27,9 @@ flowEQ or Audealize do: the same curve whatever the audio.
 Band changes reach the filter bank through its per-sample smoothing (``smoothing_ms``), so nothing
 clicks. The measurement is streaming: ``process`` computes the STFT frames of the input's mid as
 the stream completes them (``analysis.BalanceMeter``), and an analysis turns the latest window's
-frames into a balance and runs only the small models on it (the audio encoder's head, or the LTAS
-fit) and the decoder. It runs either inside ``process`` at fixed sample positions (``realtime=False``: the output
-does not depend on the block size, for offline use and tests) or on a background thread
+frames into a spectrum and runs only the small models on it (the audio encoder's head, or the LTAS
+fit) and the decoder. It runs either inside ``process`` at fixed sample positions (``realtime=False``:
+the output does not depend on the block size, for offline use and tests) or on a background thread
 (``realtime=True``: ``process`` hands over the window's mean spectrum and never waits for
 inference).
 """
@@ -38,12 +44,15 @@ import numpy as np
 
 from . import eqdef, ltas
 from .analysis import BalanceMeter, check_method
+from .correction import DEFAULT_MAX_BOOST_DB, DEFAULT_MAX_CUT_DB, Correction, loudness_change_db
 from .filterbank import FilterBank
-from .measures import k_weighting_db
-from .semantics import blend_latent, get_bundle, realisable_bands, resolve_blend
+from .semantics import blend_latent, blend_spread, get_bundle, realisable_bands, resolve_blend
 
 MODES = ("adaptive", "static")
 SAMPLE_RATE_RANGE = (8000, 192000)
+#: Stream positions (s) of the first analyses, on the window measured so far, before the full window
+#: has arrived (the later ones replace the earlier ones; from the full window on they are averaged).
+EARLY_ANALYSES_S = (0.4, 1.0, 2.0)
 
 
 def _check_intensity(intensity) -> float:
@@ -107,7 +116,7 @@ class Processor:
         0 leaves the audio unchanged; 1 moves it all the way to the word's target (adaptive) or applies
         the word's full EQ (static).
     sample_rate : 8000–192000 Hz.  Band frequencies above 0.45 × sample_rate are clamped there
-        (the semantic EQ reaches 20 kHz; see ``semantics.MAX_FREQ_FRACTION``).
+        (the semantic EQ reaches 20 kHz; see ``eqdef.MAX_FREQ_FRACTION``).
     channels : number of channels of every block.
     mode : ``"adaptive"`` (default) or ``"static"``.
     analysis : ``"encoder"`` (the bundle's audio encoder: its head on the streamed tonal balance) or
@@ -127,11 +136,11 @@ class Processor:
     fit_iterations : with ``analysis="ltas"``, refinement steps of the input's latent so that its
         decoded EQ reproduces the measured balance (``semantics.fit_latent``; 0 = the EQ encoder's
         latent as is). Each costs one batched decoder call per analysis.
-    max_gain_db : the largest boost or cut (dB, 50 Hz–16 kHz, relative to the EQ's mean level there)
-        the adaptive EQ may apply; where the step toward the target would need more, the step is
-        shortened. Default 18 dB: on validation music it changes no result against no limit (12 dB
-        would already hold back ordinary corrections), while a recording without bass asked for
-        "warm" is kept from 20–30 dB boosts.
+    max_boost_db, max_cut_db : the largest boost and cut (dB, where the audio has content in 50 Hz–16
+        kHz, relative to the EQ's loudness change) the adaptive EQ may apply; where the step toward
+        the word's range would need more (or change faster than 12 dB per octave), the step is
+        shortened. Defaults 9 and 12 dB: as far as four in five SAFE-DB users' own settings go
+        (docs/processor.md, "Limits").
     bundle : model bundle (path or loaded); default the shipped one.
 
     Blocks are (channels, samples) float32 (float64 and int16 are converted; int16 is scaled by
@@ -144,17 +153,20 @@ class Processor:
     ``analyses`` counts the measurements that reached the EQ since the last reset;
     ``skipped_analyses`` those dropped in realtime mode because the analysis thread was still busy.
 
-    Adaptive mode measures the input once one analysis window has arrived (2.73 s with the shipped
-    bundle); until then it applies no EQ, unless ``prime`` gave it audio to measure beforehand (as
-    ``process_file`` does with a file's first seconds).
+    Adaptive mode first measures the input after 0.4 s of it, then at 1 and 2 s, on the window that
+    has arrived so far, and from then on every ``analysis_interval`` once the full analysis window
+    (2.73 s with the shipped bundle) has arrived; before 0.4 s it applies no EQ, unless ``prime`` gave
+    it audio to measure beforehand (as ``process_file`` does with a file's first seconds).
+    ``largest_boost_db`` and ``largest_cut_db`` say how far the EQ handed to the filter bank has gone
+    since the last reset (output gain included).
     """
 
     latency_samples = 0
 
     def __init__(self, term="warm", intensity=1.0, sample_rate=48000, channels=2, mode="adaptive", *,
                  analysis="encoder", realtime=False, loudness_compensation=None, smoothing_ms=20.0,
-                 analysis_interval=2.0, adaptation_time=8.0, fit_iterations=3, max_gain_db=18.0,
-                 bundle=None):
+                 analysis_interval=2.0, adaptation_time=8.0, fit_iterations=3,
+                 max_boost_db=DEFAULT_MAX_BOOST_DB, max_cut_db=DEFAULT_MAX_CUT_DB, bundle=None):
         if mode not in MODES:
             raise ValueError(f"unknown mode {mode!r}; accepted: {', '.join(repr(m) for m in MODES)}")
         if isinstance(sample_rate, bool) or not isinstance(sample_rate, numbers.Real) \
@@ -169,6 +181,7 @@ class Processor:
         self._intensity = _check_intensity(intensity)
         self._weights = resolve_blend(term, self._bundle)
         self._z_target = blend_latent(self._weights, self._bundle)
+        self._spread = blend_spread(self._weights, self._bundle)
         self._target_params = self._decode(self._z_target)[0][0]
 
         self._lock = threading.Lock()  # control state: term, intensity, measured balance, bands
@@ -176,13 +189,12 @@ class Processor:
         smoothing_ms = _check_number("smoothing_ms", smoothing_ms, allow_zero=True)
         self._fb = FilterBank(sample_rate, channels, max_bands=16, smoothing_ms=smoothing_ms)
         self._gain = _GainRamp(smoothing_ms * 1e-3 * self.sample_rate)
-        # loudness compensation: K-weighted power per FREQ_GRID point of the analysis band (a point of
-        # the log grid spans a band ∝ f, so a power density becomes a band power by × f)
-        self._loudness_mask = ltas.BAND_MASK & (eqdef.FREQ_GRID < 0.49 * self.sample_rate)
-        self._loudness_grid = eqdef.FREQ_GRID[self._loudness_mask]
-        self._loudness_weight = 10.0 ** (k_weighting_db(self._loudness_grid) / 10.0) * self._loudness_grid
-        self._reference_db = np.asarray(self._bundle.neutral_reference["curve_db"], dtype=np.float64)
-        self._state = None  # moving average of the input's measured balance (or latent)
+        boost, cut = _check_number("max_boost_db", max_boost_db), _check_number("max_cut_db", max_cut_db)
+        self._correction = Correction(self._decode, self.sample_rate, boost, cut)
+        # static mode's loudness compensation weighs its EQ on the neutral reference's spectrum
+        reference_db = np.asarray(self._bundle.neutral_reference["curve_db"], dtype=np.float64)
+        self._reference_weights = self._correction.loudness_weights(10.0 ** (reference_db / 10.0))
+        self._density = None  # moving average of the input's 1/3-octave power density (FREQ_GRID)
         self._z_audio = None
         self._bands = []
 
@@ -194,7 +206,6 @@ class Processor:
             if isinstance(fit_iterations, bool) or not isinstance(fit_iterations, numbers.Integral) or fit_iterations < 0:
                 raise ValueError(f"fit_iterations must be an integer ≥ 0, got {fit_iterations!r}")
             self._fit_iterations = int(fit_iterations)
-            self._max_gain_db = _check_number("max_gain_db", max_gain_db)
             # ONNX Runtime allocates on a session's first run at a batch size: the analyses decode
             # two latents, which happens here first rather than in the first block that analyses
             self._decode(np.stack([self._z_target, self._z_target]))
@@ -205,7 +216,7 @@ class Processor:
 
         self._worker = None
         if realtime and mode == "adaptive":
-            self._pending_power = None  # the window's mean periodogram, handed to the worker
+            self._pending = None  # (the window's mean periodogram, growing), handed to the worker
             self._power_ready = threading.Event()
             self._stop = threading.Event()
             self._worker_busy = False
@@ -220,9 +231,10 @@ class Processor:
         """Change the word (or blend); the EQ moves there through the smoothing."""
         weights = resolve_blend(term, self._bundle)
         z_target = blend_latent(weights, self._bundle)
+        spread = blend_spread(weights, self._bundle)
         params = self._decode(z_target)[0][0]
         with self._lock:
-            self._weights, self._z_target, self._target_params = weights, z_target, params
+            self._weights, self._z_target, self._spread, self._target_params = weights, z_target, spread, params
             self._update()
 
     def set_intensity(self, intensity):
@@ -261,6 +273,31 @@ class Processor:
     def analysis_interval_samples(self) -> int:
         """Samples between analyses; the first comes once one window of input has arrived."""
         return self._interval if self.mode == "adaptive" else 0
+
+    @property
+    def content_span_hz(self):
+        """(lowest, highest) frequency of the analysis band (50 Hz–16 kHz grid points) where the measured
+        audio has content (``ltas.content_mask``): the EQ boosts nothing outside it. None before the
+        first measurement, in static mode, and for silence."""
+        density = self._density
+        if density is None:
+            return None
+        mask = ltas.content_mask(density[ltas.BAND_MASK])
+        if not mask.any():
+            return None
+        freqs = eqdef.FREQ_GRID[ltas.BAND_MASK][mask]
+        return float(freqs[0]), float(freqs[-1])
+
+    @property
+    def largest_boost_db(self) -> float:
+        """The largest boost (dB, output gain included) of the EQs handed to the filter bank since the
+        last reset, where the audio has content in 50 Hz–16 kHz (static mode: over that band)."""
+        return self._largest[0]
+
+    @property
+    def largest_cut_db(self) -> float:
+        """The largest cut (dB, negative or 0), as ``largest_boost_db``."""
+        return self._largest[1]
 
     @property
     def output_gain_db(self) -> float:
@@ -310,20 +347,16 @@ class Processor:
         window = self._meter.window
         if len(mid) < window:  # a short clip is measured as one zero-padded window
             mid = np.pad(mid, (0, window - len(mid)))
-        hop = max(1, self._interval)
-        windows = ltas.frames_view(mid, window, hop)
-        states = self._meter.window_states(windows)
-        state = states.mean(axis=0)
-        # the LTAS fit starts from the audio encoder's estimate: the EQ encoder's latent of a music
-        # balance lies far from the decoder's manifold (docs/audio-encoder.md)
-        start = self._bundle.encode_balance(states).mean(axis=0) if self._meter.method == "ltas" else None
+        windows = ltas.frames_view(mid, window, max(1, self._interval))
+        density = self._meter.window_densities(windows).mean(axis=0)
         # the fit (milliseconds of decoder calls) runs before the locks: process() is never held up by it
-        z_audio = self._meter.latent_of_state(state, self._fit_iterations, start)
+        _, _, z_audio = self._meter.measurement(density, self._fit_iterations)
         with self._process_lock, self._lock:
             at_once = self._samples_seen == 0
             if at_once:
                 self._fb.reset()  # the next set_bands applies at once
-            self._state = state
+                self._until_analysis = self._meter.window  # no early analyses: the primed one is better
+            self._density = density
             self._z_audio = z_audio
             self._update()
             if at_once:
@@ -364,11 +397,22 @@ class Processor:
         self._samples_seen = 0
         self.analyses = 0  # measurements folded into the EQ since the last reset
         self.skipped_analyses = 0  # realtime mode: analyses dropped because the worker was busy
-        self._state = None
+        self._density = None
         self._z_audio = None
+        self._largest = (0.0, 0.0)
         if self.mode == "adaptive":
             self._meter.reset()
-            self._until_analysis = self._meter.window  # first analysis once the window is full
+            self._until_analysis = self._next_analysis_after(0)
+
+    def _next_analysis_after(self, position) -> int:
+        """Samples from stream ``position`` (an analysis position, or 0) to the next analysis: the early
+        ones while the window is not full, then the full window, then every interval."""
+        window = self._meter.window
+        for seconds in EARLY_ANALYSES_S:
+            early = int(round(seconds * self.sample_rate))
+            if position < early < window:
+                return early - position
+        return window - position if position < window else self._interval
 
     def _prepare(self, x):
         """Validated float32 (channels, samples) copy of a block, and whether it was 1-D."""
@@ -408,47 +452,49 @@ class Processor:
         if adaptive:
             self._until_analysis -= stop - start
             if self._until_analysis == 0:
-                self._until_analysis = self._interval
-                self._start_analysis()
+                self._until_analysis = self._next_analysis_after(self._samples_seen)
+                self._start_analysis(growing=self._samples_seen < self._meter.window)
 
     def _mid(self, segment):
-        """The segment's mean of the channels (float32)."""
+        """The segment's mean of the channels (float32), non-finite samples counted as 0 in each channel
+        (as the filter bank counts them)."""
         if self.channels == 1:
             return segment[0]
         out = np.add(segment[0], segment[1])  # pairwise adds: far cheaper than np.sum on short blocks
         for c in range(2, self.channels):
             np.add(out, segment[c], out=out)
+        if not np.isfinite(out).all():  # rare: the channels again, without their non-finite samples
+            finite = np.where(np.isfinite(segment), segment, np.float32(0.0))
+            out = finite.sum(axis=0, dtype=np.float32)
         out *= np.float32(1.0 / self.channels)
         return out
 
-    def _start_analysis(self):
+    def _start_analysis(self, growing):
         power = self._meter.stream_power()  # the latest window's frames (the few still pending: now)
         if power is None:
             return
         if self._worker is None:
-            self._measure(power)
+            self._measure(power, growing)
         elif self._worker_busy:  # the worker is still on the previous window: skip this one
             self.skipped_analyses += 1
         else:
-            self._pending_power = power
+            self._pending = (power, growing)
             self._worker_busy = True
             self._power_ready.set()
 
-    def _measure(self, power):
-        """Measure the latest window from its mean periodogram; fold the result into the moving
-        average of the input's balance and update the EQ."""
-        state = self._meter.state_of_power(power)
-        if not np.all(np.isfinite(state)):
+    def _measure(self, power, growing):
+        """Measure the latest window from its mean periodogram; fold its spectrum into the moving average
+        (a ``growing`` window, which holds all the stream so far, replaces it) and update the EQ."""
+        density = self._meter.density_of_power(power)
+        if not np.all(np.isfinite(density)):
             return
         with self._lock:
-            previous = self._state
-            self._state = state if previous is None else previous + self._ema * (state - previous)
-            averaged, start = self._state, self._z_audio
-        if start is None and self._meter.method == "ltas":  # first measurement: as in prime()
-            start = self._bundle.encode_balance(state)
-        z = self._meter.latent_of_state(averaged, self._fit_iterations, start)  # model calls outside the lock
+            previous = self._density
+            self._density = density if previous is None or growing else previous + self._ema * (density - previous)
+            averaged, start = self._density, self._z_audio
+        _, _, z = self._meter.measurement(averaged, self._fit_iterations, start)  # model calls outside the lock
         with self._lock:
-            if self._state is averaged:  # not reset or primed meanwhile
+            if self._density is averaged:  # not reset or primed meanwhile
                 self._z_audio = z
                 self.analyses += 1
                 self._update()
@@ -457,55 +503,29 @@ class Processor:
         params, response = self._bundle.decode(np.atleast_2d(np.asarray(latents, dtype=np.float32)))
         return np.asarray(params, dtype=np.float64), np.asarray(response, dtype=np.float64)
 
-    def _limited_step(self):
-        """Decoded (params, responses) of [z_final, z_audio]: z_final = z_audio + intensity ·
-        (z_target − z_audio), or a shorter step where that EQ would boost or cut more than
-        max_gain_db anywhere in 50 Hz–16 kHz relative to its mean level there (its level is not the
-        concern: loudness compensation removes it). A bass-less recording asked for "warm" would
-        otherwise get 20 dB and more at 100 Hz.
-        The shorter step is found on 8 evenly spaced candidates in one batched decoder call,
-        interpolated between the last one within the limit and the first beyond it."""
-        z_audio, direction = self._z_audio, self._z_target - self._z_audio
-        params, response = self._decode(np.stack([z_audio + self._intensity * direction, z_audio]))
-        band, limit = ltas.BAND_MASK, self._max_gain_db
-
-        def peak(curves):  # largest boost or cut relative to the EQ's mean level in the band
-            applied = curves[..., band] - response[1, band]
-            return np.max(np.abs(applied - applied.mean(axis=-1, keepdims=True)), axis=-1)
-
-        if peak(response[0]) <= limit:
-            return params, response
-        steps = self._intensity * np.arange(1, 9) / 8.0
-        _, candidates = self._decode(z_audio + steps[:, None] * direction)
-        peaks = peak(candidates)
-        first_over = int(np.argmax(peaks > limit))  # exists: the full step is over the limit
-        below_step, below_peak = (0.0, 0.0) if first_over == 0 else (steps[first_over - 1], peaks[first_over - 1])
-        step = below_step + (steps[first_over] - below_step) * (limit - below_peak) / (peaks[first_over] - below_peak)
-        return self._decode(np.stack([z_audio + step * direction, z_audio]))
-
     def _update(self):
         """Recompute the bands (and the compensation gain) from the control state and hand them to
         the filter bank. Caller holds ``self._lock``."""
-        sr = self.sample_rate
-        change_db = None  # the EQ's response on FREQ_GRID, where already known
+        correction = self._correction
         if self.mode == "static":
-            bands = realisable_bands(self._target_params, sr, gain_scale=self._intensity)
-            spectrum_db = self._reference_db
-        elif self._z_audio is None or self._intensity == 0.0:
-            # no measurement yet, or nothing to apply: flat (0 dB bands pass audio through unchanged)
-            bands = 2 * realisable_bands(self._target_params, sr, gain_scale=0.0)
-            spectrum_db, change_db = self._reference_db, np.zeros(eqdef.N_GRID)
+            bands = realisable_bands(self._target_params, self.sample_rate, gain_scale=self._intensity)
+            response = eqdef.bands_response_db(bands, correction.freqs, self.sample_rate)
+            level_change = float(loudness_change_db(response, self._reference_weights))
+            in_band = response[ltas.BAND_MASK[: len(response)]] - (level_change if self.loudness_compensation else 0.0)
+            largest = (float(in_band.max()), float(in_band.min()))
         else:
-            params, response = self._limited_step()
-            bands = realisable_bands(params[0], sr) + realisable_bands(params[1], sr, gain_scale=-1.0)
-            spectrum_db, change_db = self._reference_db + response[1], response[0] - response[1]
+            if self._z_audio is None or self._intensity == 0.0:
+                # no measurement yet, or nothing to apply: flat (0 dB bands pass audio through unchanged)
+                plan = correction.flat(self._target_params)
+            else:
+                plan = correction.plan(self._z_audio, self._z_target, self._spread, self._intensity, self._density)
+            bands, level_change = plan.bands, plan.level_change_db
+            offset = 0.0 if self.loudness_compensation else level_change
+            largest = (plan.largest_boost_db + offset, plan.largest_cut_db + offset)
+        self._largest = (max(self._largest[0], largest[0]), min(self._largest[1], largest[1]))
         self._bands = bands
         self._fb.set_bands(bands)
         if self.loudness_compensation:
-            power = 10.0 ** (spectrum_db[self._loudness_mask] / 10.0) * self._loudness_weight
-            # the decoder's response is at 48 kHz; the realised bands differ only near Nyquist
-            change_db = self._fb.response(self._loudness_grid) if change_db is None else change_db[self._loudness_mask]
-            level_change = 10.0 * math.log10(np.sum(power * 10.0 ** (change_db / 10.0)) / np.sum(power))
             self._gain.target = 10.0 ** (-level_change / 20.0)
 
 
@@ -522,7 +542,7 @@ def _analysis_worker(processor_ref, ready, stop):
         if processor is None or stop.is_set():
             return
         try:
-            processor._measure(processor._pending_power)
+            processor._measure(*processor._pending)
         finally:
             processor._worker_busy = False
         del processor

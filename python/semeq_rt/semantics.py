@@ -16,11 +16,6 @@ import numpy as np
 
 from . import eqdef, ltas
 
-#: Highest band frequency, as a fraction of the sample rate, that the runtime hands to the filter bank.
-#: The semantic EQ's frequencies reach 20 kHz; at low sample rates they are clamped below Nyquist (a
-#: band above fs/2 could not be realised; its audible effect would lie above Nyquist anyway).
-MAX_FREQ_FRACTION = 0.45
-
 #: The manifest's ``term_scorer.kind`` that ``scores_from_curves`` computes.
 TERM_SCORER_KIND = "term-boost-cut-logistic"
 
@@ -106,6 +101,12 @@ def blend_latent(weights: dict, bundle=None) -> np.ndarray:
     """The latent point of a resolved blend: the weighted mean of the terms' centroids."""
     table = get_bundle(bundle).terms
     return sum(w * table[name].centroid.astype(np.float64) for name, w in weights.items()).astype(np.float32)
+
+
+def blend_spread(weights: dict, bundle=None) -> np.ndarray:
+    """The human spread (per latent dimension) of a resolved blend: the weighted mean of the terms'."""
+    table = get_bundle(bundle).terms
+    return sum(w * table[name].spread.astype(np.float64) for name, w in weights.items())
 
 
 def term_amounts(curves_db, term_curves_db) -> np.ndarray:
@@ -200,9 +201,9 @@ def term_scores(latent, bundle=None) -> dict:
 
 def realisable_bands(params, sample_rate, gain_scale=1.0) -> list:
     """eqdef's five bands of one 13-parameter setting at ``sample_rate``: gains scaled by ``gain_scale``,
-    frequencies clamped to ``MAX_FREQ_FRACTION`` × sample rate."""
-    top = MAX_FREQ_FRACTION * float(sample_rate)
-    return [(kind, min(freq, top), gain * gain_scale, q) for kind, freq, gain, q in eqdef.params_to_bands(params)]
+    frequencies clamped to ``eqdef.MAX_FREQ_FRACTION`` × sample rate (``eqdef.clamp_frequencies``)."""
+    bands = eqdef.params_to_bands(eqdef.clamp_frequencies(params, sample_rate))
+    return [(kind, freq, gain * gain_scale, q) for kind, freq, gain, q in bands]
 
 
 def fit_latent(curve_db, initial, bundle=None, iterations=3) -> np.ndarray:

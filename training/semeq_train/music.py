@@ -29,12 +29,21 @@ PACKAGES = {
 }
 MUSIC_PACKAGES = ("nexuiz-music", "hyperrogue-music")
 DRUM_PACKAGES = ("hydrogen-drumkits",)
-AUDIO_SUFFIXES = (".ogg", ".flac", ".wav")
+#: The second validation set: music that no model and no tuning of the project has seen, chosen for
+#: what breaks an adaptive EQ (docs/BENCHMARKS.md, "Adaptive safety"). Never used for training.
+HELD_OUT_PACKAGES = {
+    "asc-music": "band-limited MP3s at 22.05 kHz (Advanced Strategic Command's soundtrack)",
+    "drascula-music": "44.1 kHz Vorbis, dark and thin recordings, some with no bass register (Drascula)",
+    "singularity-music": "48 kHz Vorbis electronic music, sub-bass heavy or low-passed (Endgame: Singularity)",
+}
+AUDIO_SUFFIXES = (".ogg", ".flac", ".wav", ".mp3")
 #: one group in VALIDATION_EVERY (by SHA-256 order within each package) is held out for validation.
 VALIDATION_EVERY = 4
 _DRUMKIT_ROOT = ("usr", "share", "hydrogen", "data", "drumkits")
 #: package → the only sub-tree used (hyperrogue-music also ships short game sound effects, not music).
-_SUBTREE = {"hyperrogue-music": "usr/share/hyperrogue/music/"}
+_SUBTREE = {"hyperrogue-music": "usr/share/hyperrogue/music/",
+            "drascula-music": "usr/share/scummvm/drascula/audio/",  # the language folders link here
+            "asc-music": "usr/share/games/asc/music/", "singularity-music": "usr/share/games/singularity/music/"}
 
 
 def music_dir(path=None) -> Path:
