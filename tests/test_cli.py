@@ -78,9 +78,30 @@ def test_integer_output_is_clipped_and_reported(tmp_path):
     sf.write(src, loud.T, SR, subtype="PCM_16")
     out = tmp_path / "out.wav"
     code, _, err = run_cli("process", src, out, "--term", "warm", "--mode", "static", "-q")
-    assert code == 0 and "clipped" in err
+    assert code == 0 and "clipped" in err and "--subtype FLOAT" in err
     audio, _ = sf.read(out, dtype="float32")
     assert np.max(np.abs(audio)) <= 1.0
+    # the option the warning names keeps the peaks
+    code, _, err = run_cli("process", src, tmp_path / "float.wav", "--term", "warm", "--mode", "static",
+                           "--subtype", "FLOAT", "-q")
+    kept, _ = sf.read(tmp_path / "float.wav", dtype="float32")
+    assert code == 0 and "clipped" not in err and np.max(np.abs(kept)) > 1.0
+
+
+def test_process_says_what_it_did(music_wav, tmp_path):
+    out = tmp_path / "warm.wav"
+    code, _, err = run_cli("process", music_wav, out, "--term", "warm")
+    assert code == 0
+    line = next(l for l in err.splitlines() if l.startswith("EQ:"))
+    source, _ = sf.read(music_wav, dtype="float32", always_2d=True)
+    result, _ = sf.read(out, dtype="float32", always_2d=True)
+    change = measures.eq_change(source.T, result.T, SR)
+    boost = float(line.split("largest boost ")[1].split(" dB")[0])
+    lu = float(line.split("LUFS (")[1].split(" LU")[0])
+    peak = float(line.split("output peak ")[1].split(" dBFS")[0])
+    assert boost > 0.5  # the demo's music gets an audible EQ
+    assert abs(lu - change["loudness_change_lu"]) <= 0.1
+    assert abs(peak - 20 * np.log10(np.max(np.abs(result)))) <= 0.1
 
 
 def test_progress_without_tqdm_is_plain_stderr(music_wav, tmp_path):

@@ -120,6 +120,18 @@ def test_every_simd_kernel_and_block_size_gives_identical_output_while_ramping(c
         assert np.all(np.abs(whole - reference) <= np.spacing(np.abs(reference))), isa
 
 
+@pytest.mark.parametrize("fs", [8000, 22050, 48000, 192000])
+def test_peaks_and_shelves_at_0_db_pass_audio_through_bit_exactly(fs):
+    # at every frequency, however the design would round there (a shelf near 0 Hz does): the
+    # Processor's "intensity 0" and its unused guard shelves
+    x = noise(2, 0.5, seed=4, fs=fs) * np.float32(1e-3)
+    flat = [(kind, freq, 0.0, q) for kind in ("lowshelf", "highshelf", "peak")
+            for freq, q in ((10.0, eqdef.SHELF_Q), (0.45 * fs, 0.3), (1000.0, 8.0))]
+    fb = FilterBank(fs, 2, max_bands=16)
+    fb.set_bands(flat)
+    np.testing.assert_array_equal(fb.process(x), x)
+
+
 def test_exactly_the_fma_kernels_fuse_multiply_add():
     for isa in _core.available_isas():
         assert _core.isa_fuses_multiply_add(isa) == (isa in ("avx2", "avx512")), isa

@@ -821,7 +821,9 @@ void FilterBank::setBands(const Band* bands, int count) {
     for (int i = 0; i < count; ++i) validateBand(bands[i], sampleRate_, i);
     Message& m = engine_->mailbox.writeBuffer();
     for (int i = 0; i < maxBands_; ++i) {
-        m.slots[i].on = i < count;
+        // a peak or shelf at 0 dB is the identity: off, so that it passes audio through bit-exactly
+        // (its design's rounding would not) and costs nothing
+        m.slots[i].on = i < count && !(hasGain(bands[i].type) && bands[i].gainDb == 0.0);
         m.slots[i].band = i < count ? bands[i] : Band{};
     }
     m.immediate = nextApplyImmediate_.exchange(false);

@@ -54,10 +54,15 @@ def _cmd_process(args):
     if not args.quiet:
         print(f"wrote {args.output}: {summary['frames']} frames, {summary['sample_rate']} Hz, "
               f"{summary['channels']} ch, {summary['format']} {summary['subtype']}", file=sys.stderr)
+        loudness_in, loudness_out = summary["loudness_in_lufs"], summary["loudness_out_lufs"]
+        loudness = (f"loudness {loudness_in:.1f} → {loudness_out:.1f} LUFS ({loudness_out - loudness_in:+.1f} LU)"
+                    if np.isfinite(loudness_in) and np.isfinite(loudness_out) else "loudness: too short or silent")
+        print(f"EQ: largest boost {summary['largest_boost_db']:+.1f} dB, largest cut {summary['largest_cut_db']:+.1f} dB; "
+              f"{loudness}; output peak {summary['output_peak_dbfs']:+.1f} dBFS", file=sys.stderr)
     if summary["clipped_samples"]:
-        print(f"semeq: warning: {summary['clipped_samples']} samples exceeded full scale and were clipped; "
-              "lower --intensity, use --loudness-compensation, or write floats (--subtype FLOAT)",
-              file=sys.stderr)
+        print(f"semeq: warning: the output peaks at {summary['output_peak_dbfs']:+.1f} dBFS: "
+              f"{summary['clipped_samples']} samples were clipped to full scale, since {summary['subtype']} cannot "
+              "store more; write floats to keep them (--subtype FLOAT), or lower --intensity", file=sys.stderr)
     return 0
 
 

@@ -57,10 +57,11 @@ _SHARES = 32
 _GAIN_COLUMNS = np.array([p[1] == "dB" for p in eqdef.PARAM_LAYOUT])
 
 
-def range_edge(z_audio, centre, spread, width=RANGE_WIDTH) -> np.ndarray:
+def range_edge(z_audio, centre, spread, width=None) -> np.ndarray:
     """The point of the range ``|(z − centre) / spread| ≤ width`` (level coordinate, the latent's last,
     left out of the distance) on the line from ``centre`` to ``z_audio``: ``z_audio`` itself when it lies
-    inside."""
+    inside. ``width`` defaults to RANGE_WIDTH."""
+    width = RANGE_WIDTH if width is None else width
     z_audio, centre = np.asarray(z_audio, dtype=np.float64), np.asarray(centre, dtype=np.float64)
     spread = np.asarray(spread, dtype=np.float64)[:-1]
     spread = np.maximum(spread, _SPREAD_FLOOR * np.median(spread))

@@ -25,7 +25,9 @@ def _tone(freq, seconds, sample_rate, n_harmonics, rng):
 
 
 def demo_signal(sample_rate=DEMO_SAMPLE_RATE, seconds=DEMO_SECONDS, seed=0) -> np.ndarray:
-    """Stereo (2, samples) float32: a I–vi–IV–V chord loop with bass, kick, snare and hi-hat at 120 bpm."""
+    """Stereo (2, samples) float32: a I–vi–IV–V chord loop with bass, kick, snare and hi-hat at 120 bpm,
+    mixed near the neutral reference's balance (neither dark nor bright), so that both "warm" and
+    "bright" have something audible to do."""
     rng = np.random.default_rng(seed)
     n = int(seconds * sample_rate)
     left, right = np.zeros(n), np.zeros(n)
@@ -41,7 +43,7 @@ def demo_signal(sample_rate=DEMO_SAMPLE_RATE, seconds=DEMO_SECONDS, seed=0) -> n
             pan = 0.3 + 0.2 * j
             left[start:start + length] += (1 - pan) * tone
             right[start:start + length] += pan * tone
-        bass = 0.2 * envelope * _tone(chord[0] / 2, length / sample_rate, sample_rate, 8, rng)[:length]
+        bass = 0.1 * envelope * _tone(chord[0] / 2, length / sample_rate, sample_rate, 8, rng)[:length]
         left[start:start + length] += bass
         right[start:start + length] += bass
     beat = int(0.5 * sample_rate)
@@ -49,14 +51,14 @@ def demo_signal(sample_rate=DEMO_SAMPLE_RATE, seconds=DEMO_SECONDS, seed=0) -> n
         length = min(int(0.4 * sample_rate), n - start)
         t = np.arange(length) / sample_rate
         if b % 2 == 0:  # kick: a falling sine
-            hit = 0.25 * np.sin(2 * np.pi * (50 * t + 60 * (1 - np.exp(-t / 0.03)) * 0.03)) * np.exp(-t / 0.12)
+            hit = 0.15 * np.sin(2 * np.pi * (50 * t + 60 * (1 - np.exp(-t / 0.03)) * 0.03)) * np.exp(-t / 0.12)
         else:  # snare: noise and a tone
-            hit = (0.12 * np.cumsum(rng.standard_normal(length)) * 0.1 + 0.3 * np.sin(2 * np.pi * 190 * t)) * np.exp(-t / 0.08)
+            hit = (0.05 * rng.standard_normal(length) + 0.3 * np.sin(2 * np.pi * 190 * t)) * np.exp(-t / 0.08)
         left[start:start + length] += hit
         right[start:start + length] += hit
     for start in range(0, n, beat // 2):  # hi-hat: short noise burst
         length = min(int(0.05 * sample_rate), n - start)
-        hat = 0.06 * rng.standard_normal(length) * np.exp(-np.arange(length) / (0.01 * sample_rate))
+        hat = 0.1 * rng.standard_normal(length) * np.exp(-np.arange(length) / (0.01 * sample_rate))
         left[start:start + length] += hat
         right[start:start + length] += hat
     audio = np.stack([left, right])

@@ -167,8 +167,11 @@ def process_file(src, dst, term="warm", intensity=1.0, *, mode="adaptive", overw
     format (from ``dst``'s extension) can store it, unless ``subtype`` (e.g. ``"FLOAT"``) is given.
     Integer and lossy subtypes are clipped to full scale (the count is returned). ``dst`` is never replaced unless ``overwrite``; it is written atomically.
     ``processor_options`` go to ``Processor`` (``loudness_compensation``, ``analysis``, ``bundle``…).
-    Returns a summary dict: frames, sample_rate, channels, format, subtype, clipped_samples.
+    Returns a summary dict: frames, sample_rate, channels, format, subtype, clipped_samples, and what
+    was done: largest_boost_db and largest_cut_db (the EQ's, output gain included), loudness_in_lufs
+    and loudness_out_lufs (integrated, BS.1770), output_peak_dbfs (before any clipping).
     """
+    from .measures import LoudnessMeter
     from .processor import Processor
 
     sf = _soundfile()
@@ -192,9 +195,15 @@ def process_file(src, dst, term="warm", intensity=1.0, *, mode="adaptive", overw
             source.seek(0)
         writer = _AtomicWriter(dst, source.samplerate, source.channels, fmt, subtype)
         bar = _Progress(source.frames, f"semeq {src.name}", progress)
+        loudness_in, loudness_out = (LoudnessMeter(source.samplerate, source.channels) for _ in range(2))
+        peak = 0.0
         try:
             for block in source.blocks(blocksize=blocksize, dtype="float32", always_2d=True):
-                writer.write(processor.process(block.T))
+                out = processor.process(block.T)
+                loudness_in.push(block.T)
+                loudness_out.push(out)
+                peak = max(peak, float(np.max(np.abs(out), initial=0.0)))
+                writer.write(out)
                 bar.update(len(block))
         except BaseException:
             writer.discard()
@@ -204,4 +213,7 @@ def process_file(src, dst, term="warm", intensity=1.0, *, mode="adaptive", overw
             processor.close()
         writer.commit()
     return {"frames": source.frames, "sample_rate": source.samplerate, "channels": source.channels,
-            "format": fmt, "subtype": subtype, "clipped_samples": writer.clipped}
+            "format": fmt, "subtype": subtype, "clipped_samples": writer.clipped,
+            "largest_boost_db": processor.largest_boost_db, "largest_cut_db": processor.largest_cut_db,
+            "loudness_in_lufs": loudness_in.integrated(), "loudness_out_lufs": loudness_out.integrated(),
+            "output_peak_dbfs": 20.0 * np.log10(peak) if peak > 0 else float("-inf")}

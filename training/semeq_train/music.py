@@ -171,13 +171,15 @@ def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m semeq_train.music", description=__doc__.splitlines()[0])
     parser.add_argument("action", choices=["fetch", "list"], help="fetch: download and unpack; list: tracks and split")
     parser.add_argument("--dir", help="cache directory (default $SEMEQ_MUSIC_DIR or ~/.cache/semeq/music)")
+    parser.add_argument("--held-out", action="store_true",
+                        help="also the validation-only packages (HELD_OUT_PACKAGES), never used for training")
     args = parser.parse_args(argv)
-    hashes = fetch(cache_dir=args.dir)
+    hashes = fetch(tuple(PACKAGES) + (tuple(HELD_OUT_PACKAGES) if args.held_out else ()), cache_dir=args.dir)
     if args.action == "fetch":
         for package, digest in hashes.items():
             print(f"{package}  sha256 {digest}")
         return 0
-    tracks = list_tracks(cache_dir=args.dir)
+    tracks = list_tracks(tuple(hashes), cache_dir=args.dir)
     held_out = validation_groups(tracks)
     for t in tracks:
         print(f"{'val  ' if t.group in held_out else 'train'}  {t.package}  {t.name}")
