@@ -11,8 +11,9 @@ target. Audio inside the word's range gets no EQ; audio outside it is moved towa
 by ``intensity``, by an EQ whose boosts, cuts and slopes stay within what people set in SAFE-DB and
 which boosts nothing where the audio has no content (``correction``)::
 
-    z_final = z_audio + intensity * (z_edge - z_audio)      (a shorter step where a limit needs it)
-    applied EQ = response(z_final) - response(z_audio)      (+ guard shelves outside the content)
+    z_final = z_audio + intensity * (z_edge - z_audio)
+    applied EQ = response(z_final) - response(z_audio)      (gains scaled down where a limit needs it;
+                                                            guard shelves outside the content)
 
 realised exactly in one filter bank of 12 bands: the five bands of z_final's setting, the five of
 z_audio's with negated gains (an RBJ peaking or S = 1 shelf filter with gain -g is the exact inverse
@@ -138,9 +139,9 @@ class Processor:
         latent as is). Each costs one batched decoder call per analysis.
     max_boost_db, max_cut_db : the largest boost and cut (dB, where the audio has content in 50 Hz–16
         kHz, relative to the EQ's loudness change) the adaptive EQ may apply; where the step toward
-        the word's range would need more (or change faster than 12 dB per octave), the step is
-        shortened. Defaults 9 and 12 dB: as far as four in five SAFE-DB users' own settings go
-        (docs/processor.md, "Limits").
+        the word's range would need more (or change faster than 12 dB per octave), the EQ is
+        scaled down (its shape kept). Defaults 8 and 12 dB: as far as three in four (boost) and nine
+        in ten (cut) SAFE-DB users' own settings go (docs/processor.md, "Limits").
     bundle : model bundle (path or loaded); default the shipped one.
 
     Blocks are (channels, samples) float32 (float64 and int16 are converted; int16 is scaled by
@@ -463,7 +464,9 @@ class Processor:
         out = np.add(segment[0], segment[1])  # pairwise adds: far cheaper than np.sum on short blocks
         for c in range(2, self.channels):
             np.add(out, segment[c], out=out)
-        if not np.isfinite(out).all():  # rare: the channels again, without their non-finite samples
+        # a NaN or ±Inf in any channel makes the sum's square non-finite (so may a huge finite value, which
+        # then takes the slow path for nothing); a dot product is the cheapest such check
+        if not math.isfinite(np.dot(out, out)):  # rare: the channels again, without their non-finite samples
             finite = np.where(np.isfinite(segment), segment, np.float32(0.0))
             out = finite.sum(axis=0, dtype=np.float32)
         out *= np.float32(1.0 / self.channels)
