@@ -95,16 +95,19 @@ class LoudnessMeter:
     def push(self, audio):
         """Add the next block of the stream; returns self."""
         weighted = self._filter.process(np.ascontiguousarray(np.atleast_2d(audio), dtype=np.float32))
-        squares = np.square(weighted, dtype=np.float64).sum(axis=0)
-        start = 0
-        while start < len(squares):
-            take = min(self._segment - self._filled, len(squares) - start)
-            self._partial += float(squares[start:start + take].sum())
-            self._filled += take
-            start += take
-            if self._filled == self._segment:
-                self._segments.append(self._partial / self._segment)
-                self._partial, self._filled = 0.0, 0
+        np.square(weighted, out=weighted)
+        squares = weighted[0] if len(weighted) == 1 else weighted.sum(axis=0)
+        # the segment in progress, then the whole segments at once, then the start of the next
+        take = min(self._segment - self._filled, len(squares))
+        self._partial += float(squares[:take].sum(dtype=np.float64))
+        self._filled += take
+        if self._filled < self._segment:
+            return self
+        self._segments.append(self._partial / self._segment)
+        whole = (len(squares) - take) // self._segment
+        rest = squares[take:].astype(np.float64)
+        self._segments.extend(rest[: whole * self._segment].reshape(whole, self._segment).mean(axis=1))
+        self._partial, self._filled = float(rest[whole * self._segment:].sum()), len(rest) - whole * self._segment
         return self
 
     def integrated(self) -> float:
