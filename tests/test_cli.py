@@ -145,6 +145,11 @@ def test_demo_makes_and_processes_an_example(tmp_path):
     assert code == 0
     assert '"warm" is darker than "bright"' in out
     assert sorted(p.name for p in (tmp_path / "demo").iterdir()) == ["bright.wav", "input.wav", "warm.wav"]
+    source, _ = sf.read(tmp_path / "demo" / "input.wav", dtype="float32", always_2d=True)
+    for term in ("warm", "bright"):  # each word changes the music audibly: some band by 3 dB or more
+        result, _ = sf.read(tmp_path / "demo" / f"{term}.wav", dtype="float32", always_2d=True)
+        change = measures.eq_change(source.T, result.T, SR)
+        assert max(change["largest_boost_db"], -change["largest_cut_db"]) >= 3.0, term
     code, _, err = run_cli("demo", "--out", tmp_path / "demo")
     assert code == 2 and "already exists" in err
 

@@ -299,6 +299,8 @@ def as_mid(audio, sample_rate) -> np.ndarray:
         raise ValueError("audio contains NaN or Inf samples")
     if not (isinstance(sample_rate, (int, float)) and 8000 <= sample_rate <= 192000):
         raise ValueError(f"sample_rate must be a number of Hz in 8000–192000, got {sample_rate!r}")
+    if not np.any(mid):
+        raise ValueError("audio is silent: there is nothing to analyse")
     return mid
 
 
@@ -312,6 +314,7 @@ def analyze(audio, sample_rate, *, analysis="encoder", bundle=None) -> Analysis:
     """
     bundle = get_bundle(bundle)
     mid = as_mid(audio, sample_rate)
+    clip_length = len(mid)
     meter = BalanceMeter(bundle, sample_rate, analysis)
     hop = max(1, int(round(bundle.hop * sample_rate / bundle.sample_rate)))
     if len(mid) < meter.window:
@@ -324,7 +327,8 @@ def analyze(audio, sample_rate, *, analysis="encoder", bundle=None) -> Analysis:
     else:
         latent = window_latents.mean(axis=0).astype(np.float32)
     params, _ = bundle.decode(latent)
-    times = (np.arange(len(windows)) * hop + meter.window / 2) / sample_rate
+    # a window's centre, or the clip's for a clip shorter than one (zero-padded) window
+    times = (np.arange(len(windows)) * hop + min(meter.window, clip_length) / 2) / sample_rate
     return Analysis(latent=latent, scores=term_scores(latent, bundle), times=times,
                     window_latents=window_latents, params=np.asarray(params, dtype=np.float64),
                     method=analysis, sample_rate=float(sample_rate), _bundle=bundle)

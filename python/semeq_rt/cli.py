@@ -9,11 +9,16 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 import numpy as np
 
+from . import __version__
+
 EXIT_USAGE = 2
+#: As a program killed by SIGPIPE reports it to the shell (128 + 13).
+EXIT_BROKEN_PIPE = 141
 
 
 def parse_term(text: str):
@@ -31,16 +36,22 @@ def parse_term(text: str):
 
 
 def _intensity(text):
-    value = float(text)
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
     if not 0.0 <= value <= 1.0:
-        raise argparse.ArgumentTypeError(f"intensity must be in [0, 1], got {text}")
+        raise argparse.ArgumentTypeError(f"must be a number in [0, 1], got {text!r}")
     return value
 
 
 def _positive_int(text):
-    value = int(text)
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
     if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}")
     return value
 
 
@@ -54,6 +65,9 @@ def _cmd_process(args):
     if not args.quiet:
         print(f"wrote {args.output}: {summary['frames']} frames, {summary['sample_rate']} Hz, "
               f"{summary['channels']} ch, {summary['format']} {summary['subtype']}", file=sys.stderr)
+        if summary["subtype"] != summary["source_subtype"] and args.subtype is None:
+            print(f"note: {summary['format']} files cannot store the input's {summary['source_subtype']}; "
+                  f"wrote {summary['subtype']}, the closest they can (--subtype chooses another)", file=sys.stderr)
         loudness_in, loudness_out = summary["loudness_in_lufs"], summary["loudness_out_lufs"]
         loudness = (f"loudness {loudness_in:.1f} → {loudness_out:.1f} LUFS ({loudness_out - loudness_in:+.1f} LU)"
                     if np.isfinite(loudness_in) and np.isfinite(loudness_out) else "loudness: too short or silent")
@@ -71,12 +85,15 @@ def _cmd_analyze(args):
     from .fileio import check_output_path, read_audio
 
     if args.plot:  # fail before the work, not after it
-        from .plotting import require_matplotlib
+        from .plotting import image_path, require_matplotlib
 
         require_matplotlib()
-        check_output_path(args.plot, args.overwrite)
+        check_output_path(image_path(args.plot), args.overwrite)
     audio, rate = read_audio(args.input)
-    result = analyze(audio, rate, analysis=args.analysis, bundle=args.bundle)
+    if audio.shape[1] == 0:
+        raise ValueError(f"{args.input} holds no audio (0 frames)")
+    # the mid: a 1-frame file is not taken for (samples, channels)
+    result = analyze(audio.mean(axis=0), rate, analysis=args.analysis, bundle=args.bundle)
     print(f"{args.input}: {audio.shape[1] / rate:.1f} s, {len(result.times)} windows ({result.method})")
     print("terms (clip):")
     for name, score in list(result.scores.items())[: args.top]:
@@ -92,8 +109,8 @@ def _cmd_analyze(args):
     if args.plot:
         from .plotting import plot_analysis
 
-        plot_analysis(args.plot, result, f"semeq analyze {args.input}", overwrite=args.overwrite)
-        print(f"wrote {args.plot}")
+        written = plot_analysis(args.plot, result, f"semeq analyze {args.input}", overwrite=args.overwrite)
+        print(f"wrote {written}")
     return 0
 
 
@@ -119,9 +136,9 @@ def _cmd_plot(args):
     freqs = np.geomspace(20.0, 20000.0, 241)
     curve = eqdef.bands_response_db(realisable_bands(params, rate, gain_scale=args.intensity), freqs, rate)
     label = ", ".join(f"{n} {w:.2f}" for n, w in weights.items())
-    plot_curves(args.output, freqs, {label: curve},
-                f"semeq: EQ of {label} (static, intensity {args.intensity:g})", overwrite=args.overwrite)
-    print(f"wrote {args.output}")
+    written = plot_curves(args.output, freqs, {label: curve},
+                          f"semeq: EQ of {label} (static, intensity {args.intensity:g})", overwrite=args.overwrite)
+    print(f"wrote {written}")
     return 0
 
 
@@ -136,6 +153,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="semeq", description=__doc__.splitlines()[0],
                                      epilog="\n".join(__doc__.splitlines()[2:]),
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"semeq {__version__}")
     parser.add_argument("--bundle", help="model bundle folder (default: the shipped models)")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -161,9 +179,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(run=_cmd_process)
 
     p = sub.add_parser("analyze", help="which words describe an audio file, over time")
-    p.add_argument("input")
+    p.add_argument("input", help="audio file (any format soundfile reads)")
     p.add_argument("--plot", metavar="PNG", help="also plot term scores over time and the balance curve")
-    p.add_argument("--analysis", choices=("encoder", "ltas"), default="encoder")
+    p.add_argument("--analysis", choices=("encoder", "ltas"), default="encoder",
+                   help="the audio encoder (default) or the exact long-term spectrum")
     p.add_argument("--top", type=_positive_int, default=8, help="terms to list (default 8)")
     overwrite_flag(p)
     p.set_defaults(run=_cmd_analyze)
@@ -172,14 +191,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(run=_cmd_terms)
 
     p = sub.add_parser("plot", help="plot a word's (or blend's) EQ curve to a PNG file")
-    p.add_argument("term")
-    p.add_argument("output", metavar="PNG")
-    p.add_argument("-i", "--intensity", type=_intensity, default=1.0)
+    p.add_argument("term", help="a word, or a blend like warm:0.7,airy:0.3")
+    p.add_argument("output", metavar="PNG", help="image file (.png added when it has no extension)")
+    p.add_argument("-i", "--intensity", type=_intensity, default=1.0, help="0–1: the gains' scale (default 1)")
     overwrite_flag(p)
     p.set_defaults(run=_cmd_plot)
 
     p = sub.add_parser("demo", help="make a short example, process it warm and bright, and measure")
-    p.add_argument("--out", default="semeq-demo", help="folder for the files (default ./semeq-demo)")
+    p.add_argument("--out", default="semeq-demo", help="folder for the files (default ./semeq-demo, which .gitignore lists)")
     overwrite_flag(p)
     p.set_defaults(run=_cmd_demo)
     return parser
@@ -189,12 +208,22 @@ def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.run(args)
-    except (ValueError, FileNotFoundError, FileExistsError, IsADirectoryError, RuntimeError) as e:
-        print(f"semeq: error: {e}", file=sys.stderr)
+    except BrokenPipeError:  # the reader went away (`semeq analyze … | head`): stop quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE
+    except (ValueError, TypeError, OSError, RuntimeError) as e:
+        print(f"semeq: error: {_one_line(e)}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         print("semeq: interrupted", file=sys.stderr)
         return 130
+
+
+def _one_line(error) -> str:
+    """An error as one line: an OSError's own words and file, else its message."""
+    if isinstance(error, OSError) and error.strerror:
+        return f"{error.filename}: {error.strerror}" if error.filename else error.strerror
+    return " ".join(str(error).split())
 
 
 if __name__ == "__main__":

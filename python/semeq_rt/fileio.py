@@ -7,6 +7,7 @@ failed or interrupted run leaves no half-written file and the destination may ev
 from __future__ import annotations
 
 import os
+import stat
 import sys
 import tempfile
 from pathlib import Path
@@ -16,6 +17,10 @@ import numpy as np
 #: Subtypes that store floats: everything else (PCM, lossy codecs) is clipped to [-1, 1] on writing,
 #: since libsndfile would otherwise wrap values beyond full scale around.
 FLOAT_SUBTYPES = ("FLOAT", "DOUBLE")
+#: Linear PCM subtypes, shallowest first: a PCM source keeps its depth, or gets the next deeper one.
+PCM_SUBTYPES = ("PCM_U8", "PCM_S8", "PCM_16", "PCM_24", "PCM_32")
+#: Text tags that soundfile reads and writes (those the format carries are copied to the output).
+TAGS = ("title", "copyright", "software", "artist", "comment", "date", "album", "license", "tracknumber", "genre")
 
 
 def _soundfile():
@@ -25,21 +30,40 @@ def _soundfile():
 
 
 def check_output_path(dst, overwrite=False) -> Path:
-    """``dst`` as a Path; ``FileExistsError`` if it exists and ``overwrite`` is false."""
+    """The file to write for ``dst``: ``dst`` itself, or the file a symbolic link at ``dst`` points to
+    (replacing it writes through the link). ``FileExistsError`` if it exists and ``overwrite`` is false;
+    a clear error if it is a folder, not a regular file (a FIFO, a device), or in a folder that does
+    not exist or cannot be written."""
     dst = Path(dst)
+    if dst.is_dir():
+        raise IsADirectoryError(f"{dst} is a directory; give an output file name")
     if dst.exists() and not overwrite:
         raise FileExistsError(f"{dst} already exists; not overwriting it (pass overwrite=True, "
                               f"or --overwrite / -y on the command line)")
-    if dst.is_dir():
-        raise IsADirectoryError(f"{dst} is a directory; give an output file name")
-    if not dst.parent.is_dir():
-        raise FileNotFoundError(f"cannot write {dst}: folder {dst.parent} does not exist")
-    return dst
+    target = dst.resolve() if dst.is_symlink() else dst
+    if target.exists() and not target.is_file():
+        raise ValueError(f"{dst} is not a regular file; semeq writes only regular files")
+    if not target.parent.is_dir():
+        raise FileNotFoundError(f"cannot write {dst}: folder {target.parent} does not exist")
+    if not os.access(target.parent, os.W_OK | os.X_OK):
+        raise PermissionError(f"cannot write {dst}: no permission to create files in {target.parent}")
+    return target
+
+
+def check_input_path(src) -> Path:
+    """``src`` as a Path, with a clear error if it is missing or a folder."""
+    src = Path(src)
+    if src.is_dir():
+        raise IsADirectoryError(f"{src} is a directory; give an audio file")
+    if not src.exists():
+        raise FileNotFoundError(f"{src}: no such file")
+    return src
 
 
 def read_audio(path, max_frames=None):
     """(audio as float32 (channels, samples), sample_rate) of a file in any format soundfile reads."""
     sf = _soundfile()
+    path = check_input_path(path)
     try:
         data, rate = sf.read(str(path), dtype="float32", always_2d=True,
                              frames=-1 if max_frames is None else int(max_frames))
@@ -49,25 +73,42 @@ def read_audio(path, max_frames=None):
 
 
 def output_format(dst, src_info, subtype=None):
-    """(format, subtype) for ``dst``: the format its extension names (else the source's), and
-    ``subtype`` if given, else the source's subtype when that format can store it, else the format's
-    default subtype."""
+    """(format, subtype) for ``dst``: the format its extension names, and ``subtype`` if given, else
+    the closest to the source's that the format stores (``closest_subtype``)."""
     sf = _soundfile()
     ext = Path(dst).suffix.lstrip(".").upper()
     formats = sf.available_formats()
     fmt = {"AIF": "AIFF", "OGA": "OGG"}.get(ext, ext)
     if fmt not in formats:
-        if ext:
-            raise ValueError(f"cannot write {dst}: unknown audio file extension .{ext.lower()}; "
-                             f"known: {', '.join(sorted(f.lower() for f in formats))}")
-        fmt = src_info.format
+        known = ", ".join(sorted("." + f.lower() for f in formats))
+        if not ext:
+            raise ValueError(f"cannot write {dst}: give the output file an extension that names its format "
+                             f"(known: {known})")
+        raise ValueError(f"cannot write {dst}: unknown audio file extension .{ext.lower()}; known: {known}")
     if subtype is not None:
         if not sf.check_format(fmt, subtype):
             raise ValueError(f"{fmt} files cannot store subtype {subtype!r}; accepted: "
                              f"{', '.join(sf.available_subtypes(fmt))}")
         return fmt, subtype
-    subtype = src_info.subtype if sf.check_format(fmt, src_info.subtype) else sf.default_subtype(fmt)
-    return fmt, subtype
+    return fmt, closest_subtype(fmt, src_info.format, src_info.subtype)
+
+
+def closest_subtype(fmt, src_format, src_subtype) -> str:
+    """The subtype of a ``fmt`` file closest to a ``src_format``/``src_subtype`` source: the same
+    format keeps its subtype; floats stay floats; PCM keeps its depth, or gets the next deeper depth
+    (else floats); a compressed source (MP3, Vorbis, ADPCM…) gets ``fmt``'s default subtype."""
+    sf = _soundfile()
+    available = sf.available_subtypes(fmt)
+    if fmt == src_format and src_subtype in available:
+        return src_subtype
+    if src_subtype in FLOAT_SUBTYPES:
+        candidates = (src_subtype, *FLOAT_SUBTYPES, "PCM_32", "PCM_24")
+    elif src_subtype in PCM_SUBTYPES:
+        deeper = PCM_SUBTYPES[PCM_SUBTYPES.index(src_subtype):]
+        candidates = (src_subtype, *deeper, *FLOAT_SUBTYPES)
+    else:
+        candidates = ()
+    return next((c for c in candidates if c in available), sf.default_subtype(fmt))
 
 
 class _Progress:
@@ -98,12 +139,30 @@ class _Progress:
             self.bar.close()
 
 
-class _AtomicWriter:
-    """A soundfile writer into a temporary file that replaces ``dst`` on ``commit()``."""
+def _umask() -> int:
+    """The process's umask (read without changing it where Linux tells it)."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except OSError:
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
-    def __init__(self, dst, sample_rate, channels, fmt, subtype):
+
+class _AtomicWriter:
+    """A soundfile writer into a temporary file that replaces ``dst`` on ``commit()``, with the mode a
+    replaced file had (a new file: 0666 less the umask, as any program's output) and ``tags``."""
+
+    def __init__(self, dst, sample_rate, channels, fmt, subtype, tags=None):
         sf = _soundfile()
-        fd, tmp = tempfile.mkstemp(prefix=f".{dst.name}.", suffix=".semeq-tmp", dir=dst.parent or ".")
+        try:
+            fd, tmp = tempfile.mkstemp(prefix=f".{dst.name}.", suffix=".semeq-tmp", dir=dst.parent or ".")
+        except OSError as e:
+            raise type(e)(e.errno, f"cannot write {dst}: {e.strerror} (in {dst.parent})") from None
         os.close(fd)
         self.tmp, self.dst = Path(tmp), dst
         self.clip = subtype not in FLOAT_SUBTYPES
@@ -111,6 +170,11 @@ class _AtomicWriter:
         try:
             self.file = sf.SoundFile(str(self.tmp), "w", samplerate=sample_rate, channels=channels,
                                      subtype=subtype, format=fmt)
+            for key, value in (tags or {}).items():
+                try:
+                    setattr(self.file, key, value)
+                except (RuntimeError, sf.LibsndfileError):
+                    pass  # the format has no such tag
         except Exception:
             self.tmp.unlink(missing_ok=True)
             raise
@@ -123,10 +187,15 @@ class _AtomicWriter:
             if n_over:
                 self.clipped += n_over
                 audio = np.clip(audio, -1.0, 1.0)
-        self.file.write(audio.T)
+        try:
+            self.file.write(audio.T)
+        except _soundfile().LibsndfileError as e:
+            raise OSError(f"cannot write {self.dst}: {e} (is the disk full?)") from None
 
     def commit(self):
         self.file.close()
+        mode = stat.S_IMODE(self.dst.stat().st_mode) if self.dst.exists() else 0o666 & ~_umask()
+        os.chmod(self.tmp, mode)
         os.replace(self.tmp, self.dst)
 
     def discard(self):
@@ -175,9 +244,7 @@ def process_file(src, dst, term="warm", intensity=1.0, *, mode="adaptive", overw
     from .processor import Processor
 
     sf = _soundfile()
-    src = Path(src)
-    if not src.is_file():
-        raise FileNotFoundError(f"{src}: no such file")
+    src = check_input_path(src)
     dst = check_output_path(dst, overwrite)
     if not isinstance(blocksize, int) or blocksize < 1:
         raise ValueError(f"blocksize must be a positive integer, got {blocksize!r}")
@@ -193,7 +260,8 @@ def process_file(src, dst, term="warm", intensity=1.0, *, mode="adaptive", overw
             start = source.read(int(PRIME_SECONDS * source.samplerate), dtype="float32", always_2d=True)
             processor.prime(start.T)
             source.seek(0)
-        writer = _AtomicWriter(dst, source.samplerate, source.channels, fmt, subtype)
+        tags = {key: getattr(source, key) for key in TAGS if getattr(source, key, "")}
+        writer = _AtomicWriter(dst, source.samplerate, source.channels, fmt, subtype, tags)
         bar = _Progress(source.frames, f"semeq {src.name}", progress)
         loudness_in, loudness_out = (LoudnessMeter(source.samplerate, source.channels) for _ in range(2))
         peak = 0.0
@@ -213,7 +281,7 @@ def process_file(src, dst, term="warm", intensity=1.0, *, mode="adaptive", overw
             processor.close()
         writer.commit()
     return {"frames": source.frames, "sample_rate": source.samplerate, "channels": source.channels,
-            "format": fmt, "subtype": subtype, "clipped_samples": writer.clipped,
+            "format": fmt, "subtype": subtype, "source_subtype": source.subtype, "clipped_samples": writer.clipped,
             "largest_boost_db": processor.largest_boost_db, "largest_cut_db": processor.largest_cut_db,
             "loudness_in_lufs": loudness_in.integrated(), "loudness_out_lufs": loudness_out.integrated(),
             "output_peak_dbfs": 20.0 * np.log10(peak) if peak > 0 else float("-inf")}

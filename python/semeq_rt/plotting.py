@@ -4,6 +4,8 @@ matplotlib is optional: it is imported only here, when a plot is asked for.
 """
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 
 from .fileio import check_output_path
@@ -32,14 +34,31 @@ def _frequency_axis(ax):
     ax.grid(True, which="both", alpha=0.3)
 
 
+def image_path(path):
+    """The file a plot is written to: ``path``, with ".png" added when it has no extension (matplotlib
+    picks the format from the extension)."""
+    path = Path(path)
+    return path if path.suffix else path.with_name(path.name + ".png")
+
+
+#: The dB range a curve plot shows at least, so that a small EQ looks small.
+CURVE_RANGE_DB = 12.0
+
+
 def plot_curves(path, freqs_hz, curves: dict, title, overwrite=False):
-    """Plot dB curves {label: values at freqs_hz} to a PNG file."""
-    path = check_output_path(path, overwrite)
+    """Plot dB curves {label: values at freqs_hz} to an image file (PNG unless ``path`` names another
+    format) on a fixed ±CURVE_RANGE_DB axis (wider if a curve needs it), the curves' extent in the
+    legend. Returns the path written."""
+    path = check_output_path(image_path(path), overwrite)
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(8, 4.5))
+    extent = CURVE_RANGE_DB
     for label, values in curves.items():
-        ax.plot(freqs_hz, values, label=label)
+        values = np.asarray(values)
+        ax.plot(freqs_hz, values, label=f"{label} ({values.min():+.1f} to {values.max():+.1f} dB)")
+        extent = max(extent, float(np.ceil(np.max(np.abs(values)))))
     _frequency_axis(ax)
+    ax.set_ylim(-extent, extent)
     ax.set_ylabel("gain (dB)")
     ax.axhline(0.0, color="k", linewidth=0.8)
     ax.set_title(title)
@@ -51,8 +70,9 @@ def plot_curves(path, freqs_hz, curves: dict, title, overwrite=False):
 
 
 def plot_analysis(path, analysis, title, n_terms=5, overwrite=False):
-    """Two panels: the top terms' scores over time, and the clip's tonal balance curve."""
-    path = check_output_path(path, overwrite)
+    """Two panels: the top terms' scores over time, and the clip's tonal balance curve. Returns the
+    path written (``image_path``)."""
+    path = check_output_path(image_path(path), overwrite)
     plt = _pyplot()
     window_scores = analysis.window_scores()
     top = list(analysis.scores)[:n_terms]

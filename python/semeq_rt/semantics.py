@@ -36,6 +36,11 @@ def get_bundle(bundle=None):
         from .bundle import load_bundle
 
         return load_bundle(bundle)
+    from .bundle import Bundle
+
+    if not isinstance(bundle, Bundle):
+        raise TypeError(f"bundle must be None (the shipped models), a folder path or a loaded bundle "
+                        f"(semeq_rt.load_bundle), got {type(bundle).__name__}")
     return bundle
 
 
@@ -52,10 +57,11 @@ def _normalise_name(name) -> str:
 
 
 def _unknown_term_error(name, known) -> ValueError:
-    close = difflib.get_close_matches(name, known, n=5, cutoff=0.6)
+    close = difflib.get_close_matches(name[:100], known, n=5, cutoff=0.6)
     hint = f"did you mean {', '.join(repr(c) for c in close)}?" if close else \
         f"known terms include {', '.join(known[:12])} ({len(known)} in all; semeq_rt.terms() lists them)"
-    return ValueError(f"unknown term {name!r}: {hint}")
+    shown = name if len(name) <= 60 else f"{name[:57]}…"  # a pasted essay is not echoed whole
+    return ValueError(f"unknown term {shown!r}: {hint}")
 
 
 def resolve_blend(spec, bundle=None) -> dict:
