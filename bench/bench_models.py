@@ -74,7 +74,8 @@ def main(argv=None) -> int:
     sizes = {e["file"]: e["size_bytes"] for e in manifest["models"].values()}
     manifest_bytes = (folder / "manifest.json").stat().st_size
     print(f"\nbundle {folder}: {(sum(sizes.values()) + manifest_bytes) / 1e6:.2f} MB in all "
-          + ", ".join(f"{f} {b / 1e6:.2f} MB" for f, b in sizes.items()) + f", manifest.json {manifest_bytes / 1e6:.2f} MB")
+          + ", ".join(f"{f} {b / 1e6:.2f} MB" for f, b in sizes.items())
+          + f", manifest.json {manifest_bytes / 1e6:.2f} MB")
     load_times = timed_calls(lambda: load_bundle(folder, providers=["CPUExecutionProvider"]), 7)
     validate_times = timed_calls(lambda: validate_bundle(folder), 7)
     print(f"import onnxruntime {import_s * 1e3:.0f} ms (first in process); load_bundle (validate + hash + "
@@ -115,7 +116,7 @@ def main(argv=None) -> int:
             "ORT": ort_call("eq_decoder", latent),
             "torch eager, trained module": torch_call(decoder_graph, latent)},
     }
-    print(f"\n| model | runtime | median ms | p90 ms | torch / ORT (median) |\n|---|---|---|---|---|")
+    print("\n| model | runtime | median ms | p90 ms | torch / ORT (median) |\n|---|---|---|---|---|")
     for case, candidates in cases.items():
         times = interleaved(candidates, args.rounds, args.per_round)
         ort_median = np.median(times["ORT"])

@@ -80,7 +80,8 @@ def time_blocks(make, audio, pace=None):
     filter bank), REPEATS times; returns (wall seconds, per-block wall seconds, per-block CPU
     seconds of the calling thread, process CPU seconds, stream) of the fastest pass: other processes
     on the machine only ever add time. CPU times leave out time the thread was preempted (by other
-    processes, or waiting for the GIL); the process's includes the analysis thread's. With ``pace``, block k starts no earlier than k block durations / pace
+    processes, or waiting for the GIL); the process's includes the analysis thread's. With ``pace``, block k
+    starts no earlier than k block durations / pace
     after the first, as an audio callback would (and the thread sleeps in between, leaving the GIL
     to the analysis thread)."""
     runs = []
@@ -108,8 +109,10 @@ def report(name, seconds_of_audio, wall, times, cpu, process_cpu, stream):
     cpu_pct = 100.0 * np.percentile(cpu, 99.9) / (BLOCK_MS / 1000.0)
     counts = f"   analyses {stream.analyses} run, {stream.skipped_analyses} skipped" \
         if isinstance(stream, semeq_rt.Processor) and stream.mode == "adaptive" else ""
-    print(f"{name:<44} {seconds_of_audio / wall:6.0f}× real time (CPU {seconds_of_audio / process_cpu:5.0f}×)   block p50 {pct[0]:5.2f} %  p99 {pct[1]:5.2f} %  "
-          f"p99.9 {pct[2]:6.2f} % (CPU {cpu_pct:5.2f} %)  max {100.0 * times.max() / (BLOCK_MS / 1000.0):6.2f} %{counts}")
+    worst = 100.0 * times.max() / (BLOCK_MS / 1000.0)
+    print(f"{name:<44} {seconds_of_audio / wall:6.0f}× real time (CPU {seconds_of_audio / process_cpu:5.0f}×)   "
+          f"block p50 {pct[0]:5.2f} %  p99 {pct[1]:5.2f} %  p99.9 {pct[2]:6.2f} % (CPU {cpu_pct:5.2f} %)  "
+          f"max {worst:6.2f} %{counts}")
 
 
 def median_ms(call, repeats=50) -> float:
@@ -123,7 +126,8 @@ def median_ms(call, repeats=50) -> float:
 
 def bench_analysis_parts(audio):
     """What the blocks that do analysis work spend on it (medians of repeated calls): STFT frames
-    (FRAME_BATCH per call, every FRAME_BATCH frame hops of stream), an analysis' measurement from the frames (mean spectrum → balance →
+    (FRAME_BATCH per call, every FRAME_BATCH frame hops of stream), an analysis' measurement from the frames
+    (mean spectrum → balance →
     encoder head, or → LTAS fit), the hand-over (decode, limit, bands, loudness gain), and for
     comparison the full audio encoder on one window (what ``analyze`` runs)."""
     mid = np.ascontiguousarray(audio.mean(axis=0, dtype=np.float32))
@@ -149,7 +153,8 @@ def bench_analysis_parts(audio):
               f"call) {median_ms(frame_batch) / FRAME_BATCH:.3f} ms each; measurement {median_ms(measurement):.3f} ms; "
               f"hand-over {median_ms(hand_over):.3f} ms")
     meter = BalanceMeter(bundle(), SR, "encoder")
-    print(f"anchor: full audio encoder on one window (analyze)  {median_ms(lambda: meter.measure(mid[: meter.window])):.3f} ms")
+    whole = median_ms(lambda: meter.measure(mid[: meter.window]))
+    print(f"anchor: full audio encoder on one window (analyze)  {whole:.3f} ms")
 
 
 def bench_streaming(audio):
@@ -201,7 +206,8 @@ def bench_cli(minutes, tmp):
     for mode in ("adaptive", "static"):
         t0 = time.perf_counter()
         option = ["--bundle", BUNDLE_DIR] if BUNDLE_DIR else []
-        subprocess.run([sys.executable, "-m", "semeq_rt.cli", *option, "process", str(src), str(dst), "-q", "-y", "--mode", mode],
+        subprocess.run([sys.executable, "-m", "semeq_rt.cli", *option, "process", str(src), str(dst), "-q", "-y",
+                        "--mode", mode],
                        check=True)
         wall = time.perf_counter() - t0
         print(f"semeq process --mode {mode:<9} {wall:6.2f} s wall   {60.0 * minutes / wall:6.0f}× real time")

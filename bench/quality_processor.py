@@ -222,12 +222,14 @@ def evaluate_safety(clips):
             outputs[term] = through_file_path(x, rate, term)
             change = measures.eq_change(x, outputs[term], rate)
             changes[term] = {key: change[key] for key in SAFETY_BOUNDS} | {"largest_cut_db": change["largest_cut_db"]}
-        darker = bool(measures.spectral_centroid(outputs["warm"], rate) < measures.spectral_centroid(outputs["bright"], rate)
-                      and measures.low_high_ratio_db(outputs["warm"], rate) > measures.low_high_ratio_db(outputs["bright"], rate))
+        warm, bright = outputs["warm"], outputs["bright"]
+        darker = bool(measures.spectral_centroid(warm, rate) < measures.spectral_centroid(bright, rate)
+                      and measures.low_high_ratio_db(warm, rate) > measures.low_high_ratio_db(bright, rate))
         rows.append({"clip": name, "rate": rate, "darker": darker, **changes})
         print(f"  {name[:44]:44s} {rate:5d} Hz darker {darker!s:5} | " + " | ".join(
-            f"{t} {v['loudness_change_lu']:+5.1f} LU, peak {v['peak_rise_db']:+5.1f}, boost {v['largest_boost_db']:+5.1f}, "
-            f"cut {v['largest_cut_db']:+6.1f}, empty {v['largest_empty_boost_db']:+5.1f} dB" for t, v in changes.items()), flush=True)
+            f"{t} {v['loudness_change_lu']:+5.1f} LU, peak {v['peak_rise_db']:+5.1f}, "
+            f"boost {v['largest_boost_db']:+5.1f}, cut {v['largest_cut_db']:+6.1f}, "
+            f"empty {v['largest_empty_boost_db']:+5.1f} dB" for t, v in changes.items()), flush=True)
     renders = [row[t] for row in rows for t in ("warm", "bright")]
     summary = {"clips": len(rows), "renders": len(renders), "warm_darker_clips": sum(r["darker"] for r in rows),
                "not_darker": [r["clip"] for r in rows if not r["darker"]]}
@@ -311,7 +313,8 @@ def main(argv=None):
         clips = validation_clips(args.seconds, args.clips_per_track)
         e_bands = {t: typical_safe_setting(t) for t in ("warm", "bright")}
         print(f"{len(clips)} validation clips of {args.seconds:g} s; pre-EQs: " +
-              "; ".join(f"{t}: " + ", ".join(f"{k} {f:.0f} Hz {g:+.1f} dB" for k, f, g, _ in b) for t, b in e_bands.items()))
+              "; ".join(f"{t}: " + ", ".join(f"{k} {f:.0f} Hz {g:+.1f} dB" for k, f, g, _ in b)
+                        for t, b in e_bands.items()))
         results = {a: evaluate(clips, a, e_bands) for a in args.analysis}
     results["safety"] = safety(args.clips_per_track)
     print(json.dumps(results, indent=2))

@@ -106,12 +106,14 @@ def test_models_run_with_single_items_and_batches(bundle):
     assert heads.shape == (3, bundle.latent_dim) and heads.dtype == np.float32 and np.all(np.isfinite(heads))
     np.testing.assert_allclose(bundle.encode_balance(balances[1]), heads[1], atol=1e-5)
 
-    curves = eqdef.params_response_db(eqdef.PARAM_LOW + rng.uniform(size=(4, 13)) * (eqdef.PARAM_HIGH - eqdef.PARAM_LOW))
+    span = eqdef.PARAM_HIGH - eqdef.PARAM_LOW
+    curves = eqdef.params_response_db(eqdef.PARAM_LOW + rng.uniform(size=(4, 13)) * span)
     z = bundle.encode_curve(curves)
     assert z.shape == (4, bundle.latent_dim)
     params, response = bundle.decode(z)
     assert params.shape == (4, eqdef.N_PARAMS) and response.shape == (4, eqdef.N_GRID)
-    assert np.all(params >= eqdef.PARAM_LOW.astype(np.float32)) and np.all(params <= eqdef.PARAM_HIGH.astype(np.float32))
+    assert np.all(params >= eqdef.PARAM_LOW.astype(np.float32))
+    assert np.all(params <= eqdef.PARAM_HIGH.astype(np.float32))
     # The in-graph response is eqdef's definition of these parameters.
     np.testing.assert_allclose(response, eqdef.params_response_db(params.astype(np.float64)), atol=0.01)
     single_params, single_response = bundle.decode(z[2])
@@ -241,7 +243,8 @@ def test_swapped_models_are_caught_by_their_metadata(bundle_copy):
     manifest = _manifest(bundle_copy)
     models = manifest["models"]
     for key in ("file", "sha256", "size_bytes"):
-        models["eq_encoder"][key], models["audio_encoder"][key] = models["audio_encoder"][key], models["eq_encoder"][key]
+        eq, audio = models["eq_encoder"], models["audio_encoder"]
+        eq[key], audio[key] = audio[key], eq[key]
     _write_manifest(bundle_copy, manifest)
     err = _error(bundle_copy)
     assert err.path.name in (models["eq_encoder"]["file"], models["audio_encoder"]["file"])

@@ -33,7 +33,8 @@ def test_process_keeps_rate_channels_and_subtype_and_warm_is_darker(music_wav, t
         out = tmp_path / f"{term}.wav"
         assert main(["process", str(music_wav), str(out), "--term", term, "-q"]) == 0
         info = sf.info(out)
-        assert (info.samplerate, info.channels, info.subtype, info.frames) == (SR, 2, "PCM_24", sf.info(music_wav).frames)
+        expected = (SR, 2, "PCM_24", sf.info(music_wav).frames)
+        assert (info.samplerate, info.channels, info.subtype, info.frames) == expected
         audio, rate = sf.read(out, dtype="float32")
         centroids[term] = measures.spectral_centroid(audio.T, rate)
     assert centroids["warm"] < centroids["bright"]
@@ -92,7 +93,7 @@ def test_process_says_what_it_did(music_wav, tmp_path):
     out = tmp_path / "warm.wav"
     code, _, err = run_cli("process", music_wav, out, "--term", "warm")
     assert code == 0
-    line = next(l for l in err.splitlines() if l.startswith("EQ:"))
+    line = next(row for row in err.splitlines() if row.startswith("EQ:"))
     source, _ = sf.read(music_wav, dtype="float32", always_2d=True)
     result, _ = sf.read(out, dtype="float32", always_2d=True)
     change = measures.eq_change(source.T, result.T, SR)

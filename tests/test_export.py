@@ -64,7 +64,8 @@ def test_onnx_runtime_matches_pytorch_on_fresh_random_and_real_inputs(exported):
         z_curve = copy.deepcopy(space.encoder).double()(torch.from_numpy(curves).double()).numpy()
         z_audio = copy.deepcopy(encoder).double()(torch.from_numpy(audio).double()).numpy()
         balances = copy.deepcopy(encoder.frontend).double()(torch.from_numpy(audio).double()).numpy()
-        latents = np.concatenate([z_curve, z_audio, 3.0 * rng.standard_normal((20, space.latent_dim))]).astype(np.float32)
+        spread = 3.0 * rng.standard_normal((20, space.latent_dim))
+        latents = np.concatenate([z_curve, z_audio, spread]).astype(np.float32)
         params = copy.deepcopy(space.decoder).double()(torch.from_numpy(latents).double())
         response = eqdef.params_response_db(params).numpy()
     assert np.max(np.abs(bundle.encode_curve(curves) - z_curve)) <= LATENT_TOLERANCE
@@ -91,7 +92,8 @@ def test_manifest_carries_the_checkpoints_facts(exported):
     eq_facts, audio_facts = manifest["training"]["eq_space"], manifest["training"]["audio_encoder"]
     assert eq_facts["checkpoint_sha256"] == sha256_file(exported["eq"])
     assert audio_facts["checkpoint_sha256"] == sha256_file(exported["audio"])
-    assert eq_facts["data_sha256"] == space.data_sha256 and audio_facts["data_sha256"] == encoder.checkpoint["data_sha256"]
+    assert eq_facts["data_sha256"] == space.data_sha256
+    assert audio_facts["data_sha256"] == encoder.checkpoint["data_sha256"]
     assert eq_facts["config"]["steps"] == space.config["steps"] and audio_facts["config"]["smoke"] is True
     assert set(eq_facts["metrics"]) == set(space.metrics)
     assert manifest["latent_dim"] == space.latent_dim

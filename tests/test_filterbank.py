@@ -406,3 +406,18 @@ def test_too_many_bands_and_bad_construction_are_value_errors():
 def test_set_isa_rejects_unknown_names():
     with pytest.raises(ValueError, match="available"):
         _core.set_isa("avx9000")
+
+
+def test_the_typed_stub_names_everything_the_native_module_has():
+    # python/semeq_rt/_core.pyi is what type checkers and editors see: it must not drift from the binding
+    import ast
+    from pathlib import Path
+
+    stub = ast.parse((Path(_core.__file__).parent / "_core.pyi").read_text())
+    names = {n.name for n in stub.body if isinstance(n, (ast.FunctionDef, ast.ClassDef))}
+    names |= {n.target.id for n in stub.body if isinstance(n, ast.AnnAssign)}
+    classes = [c for c in stub.body if isinstance(c, ast.ClassDef)]
+    methods = {n.name for c in classes for n in c.body if isinstance(n, ast.FunctionDef)}
+    assert names == {n for n in dir(_core) if not n.startswith("__")}
+    bound = {n for n in dir(_core.FilterBank) if not n.startswith("__") and not n.startswith("_pybind11")}
+    assert methods - {"__init__"} == bound

@@ -58,7 +58,8 @@ def test_random_parameter_sets_are_stable_and_ramps_stay_bounded(fs):
     for i in range(N_SETS):
         if i % 8 in (0, 1) and i > 0:
             types[i] = types[i - 1]
-        fb.set_bands([(int(t), float(f), float(g), float(q)) for t, f, g, q in zip(types[i], freqs[i], gains[i], qs[i])])
+        rows = zip(types[i], freqs[i], gains[i], qs[i])
+        fb.set_bands([(int(t), float(f), float(g), float(q)) for t, f, g, q in rows])
         y = fb.process(x if i % 8 == 7 else x[:256])
         bound = gain_bound(types[i], gains[i], qs[i])
         peak = np.max(np.abs(y))

@@ -71,8 +71,9 @@ def _cmd_process(args):
         loudness_in, loudness_out = summary["loudness_in_lufs"], summary["loudness_out_lufs"]
         loudness = (f"loudness {loudness_in:.1f} → {loudness_out:.1f} LUFS ({loudness_out - loudness_in:+.1f} LU)"
                     if np.isfinite(loudness_in) and np.isfinite(loudness_out) else "loudness: too short or silent")
-        print(f"EQ: largest boost {summary['largest_boost_db']:+.1f} dB, largest cut {summary['largest_cut_db']:+.1f} dB; "
-              f"{loudness}; output peak {summary['output_peak_dbfs']:+.1f} dBFS", file=sys.stderr)
+        print(f"EQ: largest boost {summary['largest_boost_db']:+.1f} dB, "
+              f"largest cut {summary['largest_cut_db']:+.1f} dB; {loudness}; "
+              f"output peak {summary['output_peak_dbfs']:+.1f} dBFS", file=sys.stderr)
     if summary["clipped_samples"]:
         print(f"semeq: warning: the output peaks at {summary['output_peak_dbfs']:+.1f} dBFS: "
               f"{summary['clipped_samples']} samples were clipped to full scale, since {summary['subtype']} cannot "
@@ -198,7 +199,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(run=_cmd_plot)
 
     p = sub.add_parser("demo", help="make a short example, process it warm and bright, and measure")
-    p.add_argument("--out", default="semeq-demo", help="folder for the files (default ./semeq-demo, which .gitignore lists)")
+    p.add_argument("--out", default="semeq-demo",
+                   help="folder for the files (default ./semeq-demo, which .gitignore lists)")
     overwrite_flag(p)
     p.set_defaults(run=_cmd_demo)
     return parser

@@ -14,10 +14,10 @@ edge, ``z_edge = c + (z_audio − c) · RANGE_WIDTH / d`` with ``d = |(z_audio �
 Where the audio has content (``ltas.content_mask``), the applied EQ relative to its own loudness
 change may boost at most ``max_boost_db``, cut at most ``max_cut_db`` and change by at most
 MAX_SLOPE_DB_PER_OCTAVE over any 1/3 octave; where a full step would break one of these, the applied
-EQ's gains are scaled down (its shape kept) until it does not. Where the audio has no content (above a low-pass, below the lowest register), guard
-shelves take away whatever boost the bands would give. The loudness change is the K-weighted
-(BS.1770) power change of the whole EQ on the measured long-term spectrum; the Processor's output gain
-undoes it.
+EQ's gains are scaled down (its shape kept) until it does not. Where the audio has no content (above a
+low-pass, below the lowest register), guard shelves take away whatever boost the bands would give. The
+loudness change is the K-weighted (BS.1770) power change of the whole EQ on the measured long-term
+spectrum; the Processor's output gain undoes it.
 
 The limits come from SAFE-DB (docs/processor.md, "Limits"): of the 1,653 settings people made, the
 largest boost relative to the setting's mean level (over 50 Hz–16 kHz) is at most 8 dB for 75 %

@@ -36,7 +36,8 @@ def demo_signal(sample_rate=DEMO_SAMPLE_RATE, seconds=DEMO_SECONDS, seed=0) -> n
     for i in range(int(np.ceil(seconds / bar))):
         start = int(i * bar * sample_rate)
         length = min(int(bar * sample_rate), n - start)
-        envelope = np.minimum(1.0, np.arange(length) / (0.02 * sample_rate)) * np.exp(-np.arange(length) / (1.5 * sample_rate))
+        attack, decay = 0.02 * sample_rate, 1.5 * sample_rate
+        envelope = np.minimum(1.0, np.arange(length) / attack) * np.exp(-np.arange(length) / decay)
         chord = chords[i % len(chords)]
         for j, f in enumerate(chord):
             tone = 0.12 * envelope * _tone(f, length / sample_rate, sample_rate, 24, rng)[:length]
@@ -88,5 +89,6 @@ def run_demo(out_dir="semeq-demo", overwrite=False, progress=print) -> list:
     warm, bright = rows[1], rows[2]
     verdict = "darker" if warm[1] < bright[1] and warm[2] > bright[2] else "NOT darker"
     progress(f"\n\"warm\" is {verdict} than \"bright\": centroid {warm[1]:.0f} Hz vs {bright[1]:.0f} Hz, "
-             f"energy below 250 Hz vs above 4 kHz {warm[2]:+.1f} dB vs {bright[2]:+.1f} dB. Listen to the files in {out_dir}/")
+             f"energy below 250 Hz vs above 4 kHz {warm[2]:+.1f} dB vs {bright[2]:+.1f} dB. "
+             f"Listen to the files in {out_dir}/")
     return rows

@@ -234,7 +234,8 @@ def process_file(src, dst, term="warm", intensity=1.0, *, mode="adaptive", overw
 
     The output keeps the source's sample rate and channel count, and its subtype where the output
     format (from ``dst``'s extension) can store it, unless ``subtype`` (e.g. ``"FLOAT"``) is given.
-    Integer and lossy subtypes are clipped to full scale (the count is returned). ``dst`` is never replaced unless ``overwrite``; it is written atomically.
+    Integer and lossy subtypes are clipped to full scale (the count is returned). ``dst`` is never
+    replaced unless ``overwrite``; it is written atomically.
     ``processor_options`` go to ``Processor`` (``loudness_compensation``, ``analysis``, ``bundle``…).
     Returns a summary dict: frames, sample_rate, channels, format, subtype, clipped_samples, and what
     was done: largest_boost_db and largest_cut_db (the EQ's, output gain included), loudness_in_lufs

@@ -141,9 +141,9 @@ def eq_change(before, after, sample_rate) -> dict:
 
     - ``loudness_change_lu``: integrated loudness (BS.1770) after minus before;
     - ``peak_rise_db``: sample peak after over before, in dB;
-    - ``band_change_db``: per 1/3-octave band (50 Hz–16 kHz, centres below the EQ's top frequency, 0.45 × sample rate) the
-      level change minus the loudness change (what the EQ did, apart from the overall level), with
-      ``band_centres_hz``;
+    - ``band_change_db``: per 1/3-octave band (50 Hz–16 kHz, centres below the EQ's top frequency,
+      0.45 × sample rate) the level change minus the loudness change (what the EQ did, apart from the
+      overall level), with ``band_centres_hz``;
     - ``largest_boost_db`` / ``largest_cut_db``: the largest and smallest of those;
     - ``empty_bands_hz`` and ``largest_empty_boost_db``: the bands of ``before`` at least
       EMPTY_BAND_DB below its loudest band, and the largest change there (−inf when there are none).

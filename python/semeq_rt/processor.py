@@ -172,12 +172,14 @@ class Processor:
             raise ValueError(f"unknown mode {mode!r}; accepted: {', '.join(repr(m) for m in MODES)}")
         if isinstance(sample_rate, bool) or not isinstance(sample_rate, numbers.Real) \
                 or not SAMPLE_RATE_RANGE[0] <= sample_rate <= SAMPLE_RATE_RANGE[1]:
-            raise ValueError(f"sample_rate must be {SAMPLE_RATE_RANGE[0]}–{SAMPLE_RATE_RANGE[1]} Hz, got {sample_rate!r}")
+            low, high = SAMPLE_RATE_RANGE
+            raise ValueError(f"sample_rate must be {low}–{high} Hz, got {sample_rate!r}")
         if isinstance(channels, bool) or not isinstance(channels, numbers.Integral) or channels < 1:
             raise ValueError(f"channels must be a positive integer, got {channels!r}")
         check_method(analysis)
         self.mode, self.sample_rate, self.channels = mode, float(sample_rate), int(channels)
-        self.loudness_compensation = mode == "adaptive" if loudness_compensation is None else bool(loudness_compensation)
+        self.loudness_compensation = (mode == "adaptive" if loudness_compensation is None
+                                      else bool(loudness_compensation))
         self._bundle = get_bundle(bundle)
         self._intensity = _check_intensity(intensity)
         self._weights = resolve_blend(term, self._bundle)
@@ -204,7 +206,8 @@ class Processor:
             interval = _check_number("analysis_interval", analysis_interval)
             self._interval = max(1, int(round(interval * self.sample_rate)))
             self._ema = 1.0 - math.exp(-interval / _check_number("adaptation_time", adaptation_time))
-            if isinstance(fit_iterations, bool) or not isinstance(fit_iterations, numbers.Integral) or fit_iterations < 0:
+            if isinstance(fit_iterations, bool) or not isinstance(fit_iterations, numbers.Integral) \
+                    or fit_iterations < 0:
                 raise ValueError(f"fit_iterations must be an integer ≥ 0, got {fit_iterations!r}")
             self._fit_iterations = int(fit_iterations)
             # ONNX Runtime allocates on a session's first run at a batch size: the analyses decode

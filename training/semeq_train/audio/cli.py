@@ -68,6 +68,7 @@ def run(args):
                   eqspace=args.eqspace, eqspace_sha256=sha256_file(args.eqspace), eqspace_data_sha256=space.data_sha256,
                   command=" ".join(["semeq-train audio"] + [shlex.quote(a) for a in sys.argv[2:]]))
     path = save_checkpoint(model, args.out, config, data_sha256, metrics)
-    print(evaluation.format_table({**report, "analysers": {"model": metrics["validation"], "ltas": metrics["ltas_baseline"]}}))
+    analysers = {"model": metrics["validation"], "ltas": metrics["ltas_baseline"]}
+    print(evaluation.format_table({**report, "analysers": analysers}))
     print(f"trained in {seconds:.0f} s; wrote {path}")
     return 0

@@ -28,7 +28,8 @@ def eq_response_db(params: torch.Tensor, freqs, sample_rate: float = eqdef.REFER
     return eqdef.params_response_db(params, freqs=freqs, sample_rate=sample_rate)
 
 
-def apply_eq(audio: torch.Tensor, params: torch.Tensor, sample_rate: float = eqdef.REFERENCE_SAMPLE_RATE) -> torch.Tensor:
+def apply_eq(audio: torch.Tensor, params: torch.Tensor,
+             sample_rate: float = eqdef.REFERENCE_SAMPLE_RATE) -> torch.Tensor:
     """(batch, samples) audio through (batch, 13) settings, as a zero-phase magnitude filter (float64)."""
     n = audio.shape[-1]
     freqs = torch.fft.rfftfreq(n, d=1.0 / sample_rate, dtype=torch.float64)

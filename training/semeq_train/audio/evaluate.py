@@ -74,10 +74,15 @@ def validation_clips(per_file: int, music_dir=None) -> tuple:
     return np.array(clips).reshape(-1, WINDOW), names, hashes
 
 
+#: The metric: one window through the trained module, torch eager, one thread (ms).
+INFERENCE_KEY = "inference_ms_one_window_eager_1_thread"
+
+
 def model_analyser(model):
     def encode(clips: np.ndarray) -> torch.Tensor:
         with torch.no_grad():
-            return torch.cat([model(torch.tensor(c, dtype=torch.float32)) for c in np.array_split(clips, max(1, len(clips) // 16))])
+            batches = np.array_split(clips, max(1, len(clips) // 16))
+            return torch.cat([model(torch.tensor(c, dtype=torch.float32)) for c in batches])
     return encode
 
 
@@ -185,7 +190,7 @@ def evaluate(checkpoints, space, folder=None, per_file: int = 8, eqs_per_clip: i
               "data_sha256": held_out.sha256, "analysers": {}}
     for name, model in analysers.items():
         metrics = evaluate_analyser(model_analyser(model), space, clips, held_out.params, eq_index)
-        metrics["inference_ms_one_window_eager_1_thread"] = inference_ms(model)
+        metrics[INFERENCE_KEY] = inference_ms(model)
         report["analysers"][name] = metrics
     report["analysers"]["ltas"] = evaluate_analyser(ltas_analyser(space), space, clips, held_out.params, eq_index)
     baseline = report["analysers"]["ltas"]["recovery_rms_db"]["median"]
@@ -197,23 +202,32 @@ def evaluate(checkpoints, space, folder=None, per_file: int = 8, eqs_per_clip: i
 def format_table(report: dict) -> str:
     """The must-show numbers as a markdown table, one column per analyser."""
     names = list(report["analysers"])
+    def clips(m):
+        return m["tilt_agreement"]["clips"]
+
+    def eq_clips(m):
+        return m["tilt_agreement"]["eq_clips"]
+
     rows = [
         ("EQ-change recovery, median RMS dB (≤ 1.5)", lambda m: f"{m['recovery_rms_db']['median']:.2f}"),
         ("  … 90th percentile, dB", lambda m: f"{m['recovery_rms_db']['p90']:.2f}"),
         ("  … ÷ LTAS baseline (≤ 1.5)", lambda m: f"{m['recovery_rms_db']['vs_ltas']:.2f}"),
         ("±20 dB level: max latent change ÷ warm–bright distance (≤ 0.05)",
          lambda m: f"{m['level_shift']['max_fraction']:.2g}"),
-        ("Spearman warm score vs tilt, clips (≤ −0.8)", lambda m: f"{m['tilt_agreement']['clips']['warm_spearman']:+.2f}"),
-        ("Spearman bright score vs tilt, clips (≥ +0.8)", lambda m: f"{m['tilt_agreement']['clips']['bright_spearman']:+.2f}"),
-        ("Spearman warm score vs tilt, EQ'd clips (≤ −0.8)", lambda m: f"{m['tilt_agreement']['eq_clips']['warm_spearman']:+.2f}"),
-        ("Spearman bright score vs tilt, EQ'd clips (≥ +0.8)", lambda m: f"{m['tilt_agreement']['eq_clips']['bright_spearman']:+.2f}"),
-        ("  diagnostic: Spearman warm/(warm+bright) vs tilt, clips", lambda m: f"{m['tilt_agreement']['clips']['warm_vs_bright_spearman']:+.2f}"),
-        ("  diagnostic: Spearman decoded curve's tilt vs tilt, clips", lambda m: f"{m['tilt_agreement']['clips']['decoded_tilt_spearman']:+.2f}"),
+        ("Spearman warm score vs tilt, clips (≤ −0.8)", lambda m: f"{clips(m)['warm_spearman']:+.2f}"),
+        ("Spearman bright score vs tilt, clips (≥ +0.8)", lambda m: f"{clips(m)['bright_spearman']:+.2f}"),
+        ("Spearman warm score vs tilt, EQ'd clips (≤ −0.8)", lambda m: f"{eq_clips(m)['warm_spearman']:+.2f}"),
+        ("Spearman bright score vs tilt, EQ'd clips (≥ +0.8)", lambda m: f"{eq_clips(m)['bright_spearman']:+.2f}"),
+        ("  diagnostic: Spearman warm/(warm+bright) vs tilt, clips",
+         lambda m: f"{clips(m)['warm_vs_bright_spearman']:+.2f}"),
+        ("  diagnostic: Spearman decoded curve's tilt vs tilt, clips",
+         lambda m: f"{clips(m)['decoded_tilt_spearman']:+.2f}"),
         ("  diagnostic: median tilt of decoded curve − tilt of balance, clips (dB/octave)",
-         lambda m: f"{m['tilt_agreement']['clips']['decoded_minus_balance_tilt_median']:+.2f}"),
-        ("  diagnostic: share of clips scored brighter than warm", lambda m: f"{m['tilt_agreement']['clips']['bright_above_warm_share']:.2f}"),
+         lambda m: f"{clips(m)['decoded_minus_balance_tilt_median']:+.2f}"),
+        ("  diagnostic: share of clips scored brighter than warm",
+         lambda m: f"{clips(m)['bright_above_warm_share']:.2f}"),
         ("Inference, one window, torch eager, 1 thread (ms)",
-         lambda m: f"{m['inference_ms_one_window_eager_1_thread']:.1f}" if "inference_ms_one_window_eager_1_thread" in m else "—"),
+         lambda m: f"{m[INFERENCE_KEY]:.1f}" if INFERENCE_KEY in m else "—"),
     ]
     lines = ["| | " + " | ".join(names) + " |", "|---|" + "---|" * len(names)]
     lines += [f"| {label} | " + " | ".join(cell(report["analysers"][n]) for n in names) + " |" for label, cell in rows]

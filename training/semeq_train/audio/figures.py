@@ -27,9 +27,11 @@ def reference_figure(out: Path, plt):
     fig, ax = plt.subplots(figsize=(7, 4))
     for c in curves:
         ax.semilogx(f, c[ltas.BAND_MASK], color="0.8", lw=0.7)
-    ax.semilogx(f, ltas.MUSIC_REFERENCE_DB[ltas.BAND_MASK], color="C0", lw=2.5, label="music reference (training tracks, 1-octave smoothed)")
+    ax.semilogx(f, ltas.MUSIC_REFERENCE_DB[ltas.BAND_MASK], color="C0", lw=2.5,
+                label="music reference (training tracks, 1-octave smoothed)")
     ax.semilogx(f, ltas.pink_reference_db()[ltas.BAND_MASK], "--", color="C3", lw=2, label="pink noise (−3 dB/octave)")
-    ax.set(xlabel="Hz", ylabel="dB (band mean removed)", title=f"1/3-octave LTAS of {len(curves)} training tracks (grey)")
+    ax.set(xlabel="Hz", ylabel="dB (band mean removed)",
+           title=f"1/3-octave LTAS of {len(curves)} training tracks (grey)")
     ax.legend(fontsize=8)
     ax.grid(True, which="both", alpha=0.3)
     fig.tight_layout()
@@ -49,7 +51,8 @@ def recovery_figure(out: Path, plt, model, space):
         response = eqdef.params_response_db(params[i])[ltas.BAND_MASK]
         ax.semilogx(f, response - response.mean(), "k", lw=2.5, label="held-out EQ e")
         for (name, encode), colour in zip(analysers.items(), ("C0", "C1")):
-            change = (space.decode_curve(encode(eq_clips[i : i + 1])) - space.decode_curve(encode(clip[None]))).numpy()[0]
+            change = (space.decode_curve(encode(eq_clips[i: i + 1]))
+                      - space.decode_curve(encode(clip[None]))).numpy()[0]
             band = change[ltas.BAND_MASK]
             ax.semilogx(f, band - band.mean(), color=colour, label=f"{name}: decode(enc(e·x)) − decode(enc(x))")
         ax.grid(True, which="both", alpha=0.3)

@@ -36,7 +36,8 @@ def deviations(length: int, tracks, windows_per_track: int, rng, frame_hop: int 
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m semeq_train.audio.window_study", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m semeq_train.audio.window_study",
+                                     description=__doc__.splitlines()[0])
     parser.add_argument("--windows-per-track", type=int, default=20)
     args = parser.parse_args(argv)
     music.fetch(music.MUSIC_PACKAGES)

@@ -95,7 +95,8 @@ def report_markdown(space: EqSpace, metrics: dict, cv: dict | None, checkpoint: 
             f"| warm vs bright, {cv['folds']} user-grouped folds over all SAFE users (n = {cv['n']}) | "
             f"{cv['warm_vs_bright_accuracy']:.3f} (per fold "
             f"{', '.join(_fmt(f['accuracy'], 3) for f in cv['per_fold'])}) |",
-            f"| — nearest centroid on raw curves, same folds | {cv['warm_vs_bright_raw_nearest_centroid_accuracy']:.3f} |",
+            "| — nearest centroid on raw curves, same folds | "
+            f"{cv['warm_vs_bright_raw_nearest_centroid_accuracy']:.3f} |",
         ]
     lines += [
         f"| Spearman of the \"warm\" / \"bright\" score with the curve's tilt (dB/octave, 50 Hz–16 kHz), "
@@ -104,7 +105,8 @@ def report_markdown(space: EqSpace, metrics: dict, cv: dict | None, checkpoint: 
         f"| top-1 / top-5, balanced (mean over terms) | {m['top1_balanced']:.3f} / {m['top5_balanced']:.3f} "
         f"(chance {m['chance_top1_balanced']:.3f} / {m['chance_top5_balanced']:.3f}) |",
         f"| top-1 on SAFE / on SocialFX held-out examples | {m['top1_safe']:.3f} / {m['top1_socialfx']:.3f} |",
-        f"| balanced one-vs-rest log loss of the calibrated scores (constant 0.5: {m['constant_log_loss']:.3f}) | {m['balanced_log_loss']:.3f} |",
+        f"| balanced one-vs-rest log loss of the calibrated scores (constant 0.5: {m['constant_log_loss']:.3f}) | "
+        f"{m['balanced_log_loss']:.3f} |",
         "",
         "## Terms",
         "",

@@ -38,7 +38,8 @@ class TrainConfig:
     synthetic_pool: int = 100_000
     lr: float = 2e-3
     term_loss_weight: float = 0.3
-    scorer_l2: str = "per-count"  # terms.L2_MODES: the scorer's L2 penalty divided by the term's example count, or shared
+    # terms.L2_MODES: the scorer's L2 penalty divided by the term's example count, or shared
+    scorer_l2: str = "per-count"
     min_examples: int = 5
     threads: int = 1
 
