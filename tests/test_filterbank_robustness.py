@@ -168,3 +168,34 @@ def test_set_bands_from_another_thread_while_processing_stays_finite():
     for _ in range(20):  # the last set is picked up and its ramp finishes
         fb.process(x)
     assert not fb.ramping and fb.bands == last
+
+
+@pytest.mark.parametrize("channels", [1, 2, 4, 8, 16])  # every store path: scalar, 4 and 8 lanes
+def test_finite_input_at_float32_extremes_gives_finite_output(channels):
+    # a +48 dB peak on full-range float32 input: the output saturates at float32's largest value
+    top = np.finfo(np.float32).max
+    x = np.tile(np.array([top, -top, top / 2, 0.0], np.float32), (channels, 256))
+    fb = FilterBank(48000, channels)
+    fb.set_bands([("peak", 1000.0, 48.0, 1.0)])
+    y = fb.process(x)
+    assert np.all(np.isfinite(y)) and np.max(np.abs(y)) == top
+
+
+def test_processor_output_stays_finite_at_float32_extremes():
+    import semeq_rt
+
+    top = np.finfo(np.float32).max
+    x = np.tile(np.array([top, -top], np.float32), (2, 24000))
+    for mode in ("static", "adaptive"):
+        out = semeq_rt.Processor("warm", mode=mode, loudness_compensation=True).process(x)
+        assert np.all(np.isfinite(out)), mode
+
+
+def test_float64_beyond_float32_range_is_processed_as_non_finite():
+    x = np.zeros((2, 512))
+    x[0, 100], x[1, 200] = 1e300, -1e300
+    fb = FilterBank(48000, 2)
+    fb.set_bands([("peak", 1000.0, 12.0, 1.0)])
+    with pytest.warns(RuntimeWarning, match="overflow"):  # numpy's conversion says so
+        y = fb.process(x)
+    np.testing.assert_array_equal(y, np.zeros((2, 512), np.float32))

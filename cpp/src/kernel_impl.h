@@ -25,6 +25,7 @@
 //
 // Everything here lives in an ISA-specific anonymous namespace and uses no inline library templates
 // with code, so nothing compiled for a wide ISA can be merged into baseline code by the linker.
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <utility>
@@ -540,9 +541,14 @@ void loadChannel(const float* in, double* dst, int64_t from, int64_t frames) {
     }
 }
 
+// Output samples saturate at float32's largest finite value: a finite input never becomes ±Inf, however
+// far an EQ boosts it (the state keeps its float64 value).
+constexpr double kFloatMax = 3.4028234663852886e38;
+
 template <int STRIDE>
 void storeChannel(const double* src, float* out, int64_t from, int64_t frames, double gain) {
-    for (int64_t i = from; i < frames; ++i) out[i] = static_cast<float>(src[i * STRIDE] * gain);
+    for (int64_t i = from; i < frames; ++i)
+        out[i] = static_cast<float>(std::min(std::max(src[i * STRIDE] * gain, -kFloatMax), kFloatMax));
 }
 
 // `channels` float32 channels -> a group buffer [t][cpv] (lanes past `channels` are zeroed);
@@ -606,12 +612,15 @@ void storeGroup(const double* src, float* const* out, int channels, int64_t fram
     int64_t t = 0;
 #ifdef SEMEQ_KERNEL_AVX512
     if (cpv == 8 && channels == 8) {
-        const __m512d g = _mm512_set1_pd(gain);
+        const __m512d g = _mm512_set1_pd(gain), hi = _mm512_set1_pd(kFloatMax), lo = _mm512_set1_pd(-kFloatMax);
+        const auto narrow = [&](const double* at) {
+            return _mm512_cvtpd_ps(_mm512_min_pd(_mm512_max_pd(_mm512_mul_pd(_mm512_loadu_pd(at), g), lo), hi));
+        };
         for (; t + 8 <= frames; t += 8) {
             __m512 p[4];  // samples (t + 2j, t + 2j + 1), then channels (2j, 2j + 1)
             for (int j = 0; j < 4; ++j) {
-                const __m256 even = _mm512_cvtpd_ps(_mm512_mul_pd(_mm512_loadu_pd(src + (t + 2 * j) * 8), g));
-                const __m256 odd = _mm512_cvtpd_ps(_mm512_mul_pd(_mm512_loadu_pd(src + (t + 2 * j + 1) * 8), g));
+                const __m256 even = narrow(src + (t + 2 * j) * 8);
+                const __m256 odd = narrow(src + (t + 2 * j + 1) * 8);
                 p[j] = _mm512_insertf32x8(_mm512_castps256_ps512(even), odd, 1);
             }
             transpose8x8(p);
@@ -624,10 +633,12 @@ void storeGroup(const double* src, float* const* out, int channels, int64_t fram
 #endif
 #ifdef SEMEQ_KERNEL_AVX
     if (cpv == 4 && channels == 4) {
-        const __m256d g = _mm256_set1_pd(gain);
+        const __m256d g = _mm256_set1_pd(gain), hi = _mm256_set1_pd(kFloatMax), lo = _mm256_set1_pd(-kFloatMax);
         for (; t + 4 <= frames; t += 4) {
             __m128 r[4];  // samples t + j, then channels
-            for (int j = 0; j < 4; ++j) r[j] = _mm256_cvtpd_ps(_mm256_mul_pd(_mm256_loadu_pd(src + (t + j) * 4), g));
+            for (int j = 0; j < 4; ++j)
+                r[j] = _mm256_cvtpd_ps(_mm256_min_pd(_mm256_max_pd(_mm256_mul_pd(_mm256_loadu_pd(src + (t + j) * 4), g),
+                                                                    lo), hi));
             _MM_TRANSPOSE4_PS(r[0], r[1], r[2], r[3]);
             for (int c = 0; c < 4; ++c) _mm_storeu_ps(out[c] + t, r[c]);
         }

@@ -54,6 +54,7 @@ SAMPLE_RATE_RANGE = (8000, 192000)
 #: Stream positions (s) of the first analyses, on the window measured so far, before the full window
 #: has arrived (the later ones replace the earlier ones; from the full window on they are averaged).
 EARLY_ANALYSES_S = (0.4, 1.0, 2.0)
+_FLOAT32_MAX = np.finfo(np.float32).max
 
 
 def _check_intensity(intensity) -> float:
@@ -93,6 +94,9 @@ class _GainRamp:
         target = self.target
         if target != self._end:
             self._start, self._end, self._position = self.current(), target, 0
+        if max(self._start, self._end) > 1.0:  # a boost must not carry a sample past float32's range
+            top = np.float32(float(_FLOAT32_MAX) / (max(self._start, self._end) * (1.0 + 1e-6)))  # (gains round)
+            np.clip(y, -top, top, out=y)
         n = y.shape[-1]
         if self._position < self.ramp_samples:
             k = min(n, self.ramp_samples - self._position)
@@ -461,18 +465,16 @@ class Processor:
 
     def _mid(self, segment):
         """The segment's mean of the channels (float32), non-finite samples counted as 0 in each channel
-        (as the filter bank counts them)."""
+        (as the filter bank counts them). Each channel is scaled before the sum, which so never overflows."""
         if self.channels == 1:
             return segment[0]
-        out = np.add(segment[0], segment[1])  # pairwise adds: far cheaper than np.sum on short blocks
-        for c in range(2, self.channels):
-            np.add(out, segment[c], out=out)
-        # a NaN or ±Inf in any channel makes the sum's square non-finite (so may a huge finite value, which
-        # then takes the slow path for nothing); a dot product is the cheapest such check
-        if not math.isfinite(np.dot(out, out)):  # rare: the channels again, without their non-finite samples
+        scale = np.float32(1.0 / self.channels)
+        out = segment[0] * scale
+        for c in range(1, self.channels):
+            out += segment[c] * scale
+        if not np.isfinite(out).all():  # rare: the channels again, without their non-finite samples
             finite = np.where(np.isfinite(segment), segment, np.float32(0.0))
-            out = finite.sum(axis=0, dtype=np.float32)
-        out *= np.float32(1.0 / self.channels)
+            out = (finite * scale).sum(axis=0, dtype=np.float32)
         return out
 
     def _start_analysis(self, growing):
