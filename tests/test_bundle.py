@@ -224,6 +224,33 @@ def test_missing_manifest_field_is_named(bundle_copy):
     assert err.path == bundle_copy / MANIFEST_NAME and "audio.window" in str(err)
 
 
+@pytest.mark.parametrize("breakage, field", [
+    (lambda m: m["neutral_reference"]["curve_db"].__setitem__(3, float("nan")), "neutral_reference.curve_db"),
+    (lambda m: m["neutral_reference"]["curve_db"].__setitem__(3, float("inf")), "neutral_reference.curve_db"),
+    (lambda m: m["audio"].update(window=0), "audio.window"),
+    (lambda m: m["audio"].update(sample_rate=0), "audio.sample_rate"),
+    (lambda m: m["audio"].update(hop=10 ** 9), "audio.hop"),
+    (lambda m: m["neutral_reference"].update(frame_hop=0), "neutral_reference.frame_hop"),
+    (lambda m: m["neutral_reference"].update(frame_hop=3000), "neutral_reference.frame_hop"),
+    (lambda m: m["eq"]["freq_grid_hz"].__setitem__(5, 1000.0), "eq.freq_grid_hz"),
+    (lambda m: m["eq"]["freq_grid_hz"].pop(), "eq.freq_grid_hz"),
+    (lambda m: m["eq"]["param_layout"][1].update(high=30000.0), "eq.param_layout"),
+    (lambda m: m.update(latent_dim=0), "latent_dim"),
+])
+def test_every_manifest_field_is_checked_at_load(bundle_copy, breakage, field):
+    # values that used to load and then fail (NaN output, empty windows, ZeroDivisionError), named
+    manifest = _manifest(bundle_copy)
+    breakage(manifest)
+    _write_manifest(bundle_copy, manifest)
+    err = _error(bundle_copy)
+    assert err.path == bundle_copy / MANIFEST_NAME and field in str(err)
+
+
+def test_deeply_nested_manifest_is_a_bundle_error(bundle_copy):
+    (bundle_copy / MANIFEST_NAME).write_text("[" * 100_000 + "]" * 100_000)
+    assert "nested too deeply" in str(_error(bundle_copy))
+
+
 @pytest.mark.parametrize("breakage, message", [
     (lambda scorer: scorer.update(kind="term-amount-logistic"), "term-boost-cut-logistic"),  # a format-1 scorer
     (lambda scorer: scorer["slope_cut"].pop(), "slope_cut"),

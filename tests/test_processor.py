@@ -211,6 +211,22 @@ def test_unsupported_sample_rates_are_refused(rate):
         semeq_rt.Processor("warm", sample_rate=rate)
 
 
+@pytest.mark.parametrize("option, value, accepted", [
+    ("analysis_interval", 1e-5, r"analysis_interval must be a number in \[0.1, 60\] s, got 1e-05"),
+    ("analysis_interval", float("inf"), r"\[0.1, 60\] s"),
+    ("adaptation_time", 0.0, r"adaptation_time must be a number in \(0, 3600\] s"),
+    ("adaptation_time", 1e9, r"\(0, 3600\] s"),
+    ("smoothing_ms", -1.0, r"smoothing_ms must be a number in \[0, 10000\] ms"),
+    ("smoothing_ms", 1e6, r"\[0, 10000\] ms"),
+    ("max_boost_db", 0.0, r"max_boost_db must be a number in \(0, 48\] dB"),
+    ("max_cut_db", True, r"max_cut_db must be a number"),
+])
+def test_numeric_options_are_bounded_and_the_bounds_are_said(option, value, accepted):
+    # an analysis every sample used to be accepted (141× slower than real time)
+    with pytest.raises(ValueError, match=accepted):
+        semeq_rt.Processor("warm", **{option: value})
+
+
 def test_no_latency(music):
     p = semeq_rt.Processor("warm")
     assert p.latency_samples == 0

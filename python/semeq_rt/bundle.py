@@ -10,11 +10,13 @@ import ctypes.util
 import functools
 import hashlib
 import json
+import math
 from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
 
+from . import eqdef
 from .semantics import term_scorer_arrays
 
 FORMAT = "semeq-bundle"
@@ -68,10 +70,18 @@ def _field(manifest_path, obj, dotted, kind):
     return value
 
 
+def _positive(manifest_path, obj, dotted, kind=int):
+    """``_field`` that must also be a finite number > 0."""
+    value = _field(manifest_path, obj, dotted, kind)
+    if not (math.isfinite(value) and value > 0):
+        raise BundleError(manifest_path, f"field {dotted!r} should be a finite number > 0, got {value!r}")
+    return value
+
+
 def _number_list(manifest_path, value, dotted, length):
     if not (isinstance(value, list) and len(value) == length
-            and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value)):
-        raise BundleError(manifest_path, f"field {dotted!r} should be a list of {length} numbers")
+            and all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in value)):
+        raise BundleError(manifest_path, f"field {dotted!r} should be a list of {length} finite numbers")
     return value
 
 
@@ -85,6 +95,8 @@ def _read_manifest(folder: Path) -> dict:
         manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as e:
         raise BundleError(manifest_path, f"manifest is not valid JSON: {e}") from None
+    except RecursionError:
+        raise BundleError(manifest_path, "manifest is nested too deeply to be a semeq bundle manifest") from None
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
         raise BundleError(manifest_path, f"not a semeq bundle manifest (\"format\" should be {FORMAT!r})")
     version = manifest.get("format_version")
@@ -99,21 +111,32 @@ def _read_manifest(folder: Path) -> dict:
 
 
 def _check_manifest(manifest_path: Path, manifest: dict) -> None:
-    latent_dim = _field(manifest_path, manifest, "latent_dim", int)
-    for dotted in ("audio.window", "audio.hop"):
-        _field(manifest_path, manifest, dotted, int)
-    _field(manifest_path, manifest, "audio.sample_rate", (int, float))
-    grid = _field(manifest_path, manifest, "eq.freq_grid_hz", list)
-    _number_list(manifest_path, grid, "eq.freq_grid_hz", len(grid))
-    for i, p in enumerate(_field(manifest_path, manifest, "eq.param_layout", list)):
+    latent_dim = _positive(manifest_path, manifest, "latent_dim")
+    window, hop = (_positive(manifest_path, manifest, dotted) for dotted in ("audio.window", "audio.hop"))
+    if hop > window:
+        raise BundleError(manifest_path, f"field 'audio.hop' ({hop}) should not exceed 'audio.window' ({window})")
+    _positive(manifest_path, manifest, "audio.sample_rate", (int, float))
+    # the EQ this runtime implements (eqdef): the bundle's models were trained on exactly this one
+    grid = _number_list(manifest_path, _field(manifest_path, manifest, "eq.freq_grid_hz", list), "eq.freq_grid_hz",
+                        eqdef.N_GRID)
+    if not np.allclose(grid, eqdef.FREQ_GRID, rtol=1e-12, atol=0):
+        raise BundleError(manifest_path, "field 'eq.freq_grid_hz' is not this runtime's grid (eqdef.FREQ_GRID)")
+    layout = _field(manifest_path, manifest, "eq.param_layout", list)
+    for i, p in enumerate(layout):
         if not (isinstance(p, dict) and isinstance(p.get("name"), str) and isinstance(p.get("unit"), str)):
             raise BundleError(manifest_path, f"eq.param_layout[{i}] should have a name, unit, low and high")
         _field(manifest_path, p, "low", (int, float))
         _field(manifest_path, p, "high", (int, float))
+    if [(p["name"], p["unit"], p["low"], p["high"]) for p in layout] != [tuple(p) for p in eqdef.PARAM_LAYOUT]:
+        raise BundleError(manifest_path, "field 'eq.param_layout' is not this runtime's layout (eqdef.PARAM_LAYOUT)")
     neutral = _field(manifest_path, manifest, "neutral_reference", dict)
-    for dotted in ("neutral_reference.n_fft", "neutral_reference.frame_hop"):  # the streaming analysis' frames
-        _field(manifest_path, manifest, dotted, int)
-    _number_list(manifest_path, neutral.get("curve_db"), "neutral_reference.curve_db", len(grid))
+    # the streaming analysis' frames
+    n_fft, frame_hop = (_positive(manifest_path, manifest, f"neutral_reference.{key}")
+                        for key in ("n_fft", "frame_hop"))
+    if n_fft % frame_hop:
+        raise BundleError(manifest_path, f"field 'neutral_reference.frame_hop' ({frame_hop}) should divide "
+                                         f"'neutral_reference.n_fft' ({n_fft})")
+    _number_list(manifest_path, neutral.get("curve_db"), "neutral_reference.curve_db", eqdef.N_GRID)
     for i, term in enumerate(_field(manifest_path, manifest, "terms", list)):
         where = f"terms[{i}]"
         if not isinstance(term, dict) or not isinstance(term.get("name"), str):

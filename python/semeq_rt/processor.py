@@ -63,11 +63,25 @@ def _check_intensity(intensity) -> float:
     return float(intensity)
 
 
-def _check_number(name, value, allow_zero=False) -> float:
+#: Accepted ranges of the numeric options: (low, high, whether low itself is accepted, unit). An analysis
+#: interval below 0.1 s would analyse (nearly) every frame for nothing (the frames are 85 ms apart at
+#: 48 kHz), at a cost that no stream can afford; the filter bank ramps over at most 10 s.
+OPTION_RANGES = {
+    "smoothing_ms": (0.0, 10000.0, True, "ms"),
+    "analysis_interval": (0.1, 60.0, True, "s"),
+    "adaptation_time": (0.0, 3600.0, False, "s"),
+    "max_boost_db": (0.0, 48.0, False, "dB"),
+    "max_cut_db": (0.0, 48.0, False, "dB"),
+}
+
+
+def _check_number(name, value) -> float:
+    low, high, low_included, unit = OPTION_RANGES[name]
     ok = not isinstance(value, bool) and isinstance(value, numbers.Real) and math.isfinite(value) \
-        and (value >= 0 if allow_zero else value > 0)
+        and (value >= low if low_included else value > low) and value <= high
     if not ok:
-        raise ValueError(f"{name} must be a finite number {'≥ 0' if allow_zero else '> 0'}, got {value!r}")
+        span = f"{'[' if low_included else '('}{low:g}, {high:g}]"
+        raise ValueError(f"{name} must be a number in {span} {unit}, got {value!r}")
     return float(value)
 
 
@@ -193,7 +207,7 @@ class Processor:
 
         self._lock = threading.Lock()  # control state: term, intensity, measured balance, bands
         self._process_lock = threading.Lock()  # process() vs reset(); also guards the meter's frames
-        smoothing_ms = _check_number("smoothing_ms", smoothing_ms, allow_zero=True)
+        smoothing_ms = _check_number("smoothing_ms", smoothing_ms)
         self._fb = FilterBank(sample_rate, channels, max_bands=16, smoothing_ms=smoothing_ms)
         self._gain = _GainRamp(smoothing_ms * 1e-3 * self.sample_rate)
         boost, cut = _check_number("max_boost_db", max_boost_db), _check_number("max_cut_db", max_cut_db)
