@@ -94,15 +94,31 @@ def test_mono_stereo_int16_and_short_clips(flat):
 
 
 @pytest.mark.parametrize("audio, rate, message", [
-    (np.full(4800, np.nan, np.float32), SR, "NaN or Inf"),
+    (np.full(4800, np.nan, np.float32), SR, "silent: there is nothing to analyse"),  # non-finite counts as 0
     (np.zeros(0, np.float32), SR, "empty"),
     (np.zeros((4800, 2), np.float32), SR, r"audio\.T"),
-    (np.zeros(4800, np.int32), SR, "float32/float64 or int16"),
-    (np.zeros(4800, np.float32), 1000, "8000–192000"),
+    (np.zeros(4800, np.int32), SR, "float32, float64 or int16"),
+    (np.zeros(4800, np.float16), SR, "float32, float64 or int16"),
+    (np.zeros(4800, np.float32), 1000, r"sample_rate must be a number in \[8000, 192000\] Hz"),
 ])
 def test_bad_input_is_refused_clearly(audio, rate, message):
     with pytest.raises(ValueError, match=message):
         semeq_rt.analyze(audio, rate)
+
+
+def test_analyze_and_the_processor_take_the_same_input_and_say_the_same():
+    # numpy rates and a (channels, 1) block are valid; a bad block gets the same words from both
+    music = demo_signal(SR, 1.0, seed=6)
+    semeq_rt.analyze(music[:, :1].copy(), np.int64(SR))
+    semeq_rt.Processor("warm", sample_rate=np.int64(SR), channels=2).process(music[:, :1])
+    for bad, rate in ((music.astype(np.float16), SR), (music, 4000), (music, float("nan"))):
+        messages = []
+        for call in (lambda: semeq_rt.analyze(bad, rate),
+                     lambda: semeq_rt.Processor("warm", sample_rate=rate, channels=2).process(bad)):
+            with pytest.raises(ValueError) as error:
+                call()
+            messages.append(str(error.value))
+        assert messages[0] == messages[1]
 
 
 def test_curve_frequencies_are_checked(flat):

@@ -398,9 +398,18 @@ def test_set_bands_rejects_bad_parameters_and_keeps_the_old_ones(band, message):
 def test_too_many_bands_and_bad_construction_are_value_errors():
     with pytest.raises(ValueError, match="max_bands"):
         FilterBank(FS, 2, max_bands=2).set_bands(BANDS)
-    for kwargs in ({"channels": 0}, {"sample_rate": 100}, {"max_bands": 0}, {"smoothing_ms": -1}):
-        with pytest.raises(ValueError, match="accepted range"):
+    for kwargs, message in (({"channels": 0}, r"channels must be a whole number in \[1, 64\]"),
+                            ({"channels": 2.7}, r"channels must be a whole number in \[1, 64\], got 2.7"),
+                            ({"channels": 2 ** 40}, r"channels must be a whole number"),
+                            ({"sample_rate": 100}, r"sample_rate must be a number in \[1000, 1e\+06\] Hz"),
+                            ({"max_bands": 0}, r"max_bands must be a whole number in \[1, 64\]"),
+                            ({"smoothing_ms": -1}, r"smoothing_ms must be a number in \[0, 10000\] ms")):
+        with pytest.raises(ValueError, match=message):
             FilterBank(**kwargs)
+    assert FilterBank(np.int64(44100), np.int32(2)).channels == 2  # numpy's numbers are numbers
+    for bands in (42, None):
+        with pytest.raises(TypeError, match=r"bands must be a sequence of \(type, freq_hz, gain_db, q\)"):
+            FilterBank().set_bands(bands)
 
 
 def test_set_isa_rejects_unknown_names():

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import eqdef, ltas
+from . import eqdef, ltas, validate
 from .semantics import fit_latent, get_bundle, term_scores
 
 METHODS = ("encoder", "ltas")
@@ -281,24 +281,15 @@ class Analysis:
 
 
 def as_mid(audio, sample_rate) -> np.ndarray:
-    """Validated mono mid (mean of channels) of (channels, samples) or (samples,) audio."""
-    a = np.asarray(audio)
-    if a.dtype == np.int16:
-        a = a.astype(np.float32) / np.float32(32768.0)
-    elif a.dtype.kind != "f":
-        raise ValueError(f"audio must be float32/float64 or int16, got {a.dtype}")
-    if a.ndim not in (1, 2):
-        raise ValueError(f"audio must be (samples,) or (channels, samples), got shape {a.shape}")
-    if a.ndim == 2 and a.shape[0] > a.shape[1]:
-        raise ValueError(f"audio of shape {a.shape} looks like (samples, channels); "
-                         "pass (channels, samples), e.g. audio.T")
-    mid = a.astype(np.float32) if a.ndim == 1 else a.mean(axis=0, dtype=np.float32)  # float32: long files
-    if mid.size == 0:
+    """Validated mono mid (mean of channels) of (channels, samples) or (samples,) audio (``validate``);
+    non-finite samples count as 0, as in the Processor and the filter bank."""
+    validate.sample_rate(sample_rate)
+    block, _ = validate.audio_block(audio, copy=False)
+    if block.shape[1] == 0:
         raise ValueError("audio is empty (0 samples)")
-    if not np.all(np.isfinite(mid)):
-        raise ValueError("audio contains NaN or Inf samples")
-    if not (isinstance(sample_rate, (int, float)) and 8000 <= sample_rate <= 192000):
-        raise ValueError(f"sample_rate must be a number of Hz in 8000–192000, got {sample_rate!r}")
+    if not np.isfinite(block).all():
+        block = np.where(np.isfinite(block), block, np.float32(0.0))
+    mid = block[0] if len(block) == 1 else block.mean(axis=0, dtype=np.float32)  # float32: long files
     if not np.any(mid):
         raise ValueError("audio is silent: there is nothing to analyse")
     return mid

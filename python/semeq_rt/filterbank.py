@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import _core
+from . import _core, validate
 from .eqdef import BAND_TYPES
 
 _TYPE_CODES = {name: code for code, name in enumerate(BAND_TYPES)}
@@ -71,7 +71,10 @@ class FilterBank(_core.FilterBank):
 
     def __init__(self, sample_rate: float = 48000, channels: int = 2, max_bands: int = 16,
                  smoothing_ms: float = 20.0):
-        super().__init__(float(sample_rate), int(channels), int(max_bands), float(smoothing_ms))
+        super().__init__(validate.number("sample_rate", sample_rate, 1000, 1000000, "Hz"),
+                         validate.whole_number("channels", channels, 1, validate.MAX_CHANNELS),
+                         validate.whole_number("max_bands", max_bands, 1, 64),
+                         validate.number("smoothing_ms", smoothing_ms, 0, 10000, "ms"))
 
     def set_bands(self, bands):
         """Set the target bands: a sequence of ``(type, freq_hz, gain_db, q)``.
@@ -90,7 +93,11 @@ class FilterBank(_core.FilterBank):
         costs no ramp.
         """
         if not isinstance(bands, list):
-            bands = list(bands)
+            try:
+                bands = list(bands)
+            except TypeError:
+                raise TypeError(f"bands must be a sequence of (type, freq_hz, gain_db, q), got "
+                                f"{type(bands).__name__}") from None
         try:  # the common case, a list of (lower-case name or code, number, number, number), read in C++
             self._set_bands(bands)
         except TypeError:  # anything else: the other accepted forms, or a ValueError naming the band

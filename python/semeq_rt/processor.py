@@ -43,14 +43,13 @@ import weakref
 
 import numpy as np
 
-from . import eqdef, ltas
+from . import eqdef, ltas, validate
 from .analysis import BalanceMeter, check_method
 from .correction import DEFAULT_MAX_BOOST_DB, DEFAULT_MAX_CUT_DB, Correction, loudness_change_db
 from .filterbank import FilterBank
 from .semantics import blend_latent, blend_spread, get_bundle, realisable_bands, resolve_blend
 
 MODES = ("adaptive", "static")
-SAMPLE_RATE_RANGE = (8000, 192000)
 #: Stream positions (s) of the first analyses, on the window measured so far, before the full window
 #: has arrived (the later ones replace the earlier ones; from the full window on they are averaged).
 EARLY_ANALYSES_S = (0.4, 1.0, 2.0)
@@ -77,12 +76,7 @@ OPTION_RANGES = {
 
 def _check_number(name, value) -> float:
     low, high, low_included, unit = OPTION_RANGES[name]
-    ok = not isinstance(value, bool) and isinstance(value, numbers.Real) and math.isfinite(value) \
-        and (value >= low if low_included else value > low) and value <= high
-    if not ok:
-        span = f"{'[' if low_included else '('}{low:g}, {high:g}]"
-        raise ValueError(f"{name} must be a number in {span} {unit}, got {value!r}")
-    return float(value)
+    return validate.number(name, value, low, high, unit, low_open=not low_included)
 
 
 class _GainRamp:
@@ -188,12 +182,8 @@ class Processor:
                  max_boost_db=DEFAULT_MAX_BOOST_DB, max_cut_db=DEFAULT_MAX_CUT_DB, bundle=None):
         if mode not in MODES:
             raise ValueError(f"unknown mode {mode!r}; accepted: {', '.join(repr(m) for m in MODES)}")
-        if isinstance(sample_rate, bool) or not isinstance(sample_rate, numbers.Real) \
-                or not SAMPLE_RATE_RANGE[0] <= sample_rate <= SAMPLE_RATE_RANGE[1]:
-            low, high = SAMPLE_RATE_RANGE
-            raise ValueError(f"sample_rate must be {low}–{high} Hz, got {sample_rate!r}")
-        if isinstance(channels, bool) or not isinstance(channels, numbers.Integral) or channels < 1:
-            raise ValueError(f"channels must be a positive integer, got {channels!r}")
+        sample_rate = validate.sample_rate(sample_rate)
+        channels = validate.whole_number("channels", channels, 1, validate.MAX_CHANNELS)
         check_method(analysis)
         self.mode, self.sample_rate, self.channels = mode, float(sample_rate), int(channels)
         self.loudness_compensation = (mode == "adaptive" if loudness_compensation is None
@@ -438,27 +428,7 @@ class Processor:
 
     def _prepare(self, x):
         """Validated float32 (channels, samples) copy of a block, and whether it was 1-D."""
-        a = np.asarray(x)
-        kind = a.dtype.char
-        if kind == "f" or kind == "d":
-            y = np.array(a, dtype=np.float32, order="C")
-        elif kind == "h":  # int16 PCM
-            y = a.astype(np.float32) * np.float32(1.0 / 32768.0)
-        else:
-            raise ValueError(f"audio must be float32, float64 or int16, got {a.dtype}")
-        squeeze = y.ndim == 1
-        if squeeze:
-            if self.channels != 1:
-                raise ValueError(f"1-D audio given to a {self.channels}-channel Processor; "
-                                 f"pass ({self.channels}, samples)")
-            y = y[None, :]
-        elif y.ndim != 2:
-            raise ValueError(f"audio must be (channels, samples), got shape {a.shape}")
-        elif y.shape[0] != self.channels:
-            hint = " (that looks like (samples, channels): pass x.T)" if y.shape[1] == self.channels else ""
-            raise ValueError(f"this Processor was created for {self.channels} channel(s); got a block of "
-                             f"shape {a.shape}{hint}. Create a new Processor for another channel count")
-        return y, squeeze
+        return validate.audio_block(x, self.channels, "Processor")
 
     def _process_segment(self, y, start, stop):
         whole = start == 0 and stop == y.shape[1]
