@@ -547,8 +547,10 @@ constexpr double kFloatMax = 3.4028234663852886e38;
 
 template <int STRIDE>
 void storeChannel(const double* src, float* out, int64_t from, int64_t frames, double gain) {
-    for (int64_t i = from; i < frames; ++i)
-        out[i] = static_cast<float>(std::min(std::max(src[i * STRIDE] * gain, -kFloatMax), kFloatMax));
+    for (int64_t i = from; i < frames; ++i) {
+        const double v = src[i * STRIDE] * gain;
+        out[i] = static_cast<float>(v > kFloatMax ? kFloatMax : v < -kFloatMax ? -kFloatMax : v);  // vectorises
+    }
 }
 
 // `channels` float32 channels -> a group buffer [t][cpv] (lanes past `channels` are zeroed);
@@ -641,6 +643,21 @@ void storeGroup(const double* src, float* const* out, int channels, int64_t fram
                                                                     lo), hi));
             _MM_TRANSPOSE4_PS(r[0], r[1], r[2], r[3]);
             for (int c = 0; c < 4; ++c) _mm_storeu_ps(out[c] + t, r[c]);
+        }
+    }
+#endif
+#if defined(__AVX__)
+    if (cpv == 2 && channels == 2) {
+        // stereo, 4 frames at a time: [L R L R] twice, saturated and narrowed, then split by channel (the
+        // scalar loop's clamp does not vectorise across the interleaved channels)
+        const __m256d g = _mm256_set1_pd(gain), hi = _mm256_set1_pd(kFloatMax), lo = _mm256_set1_pd(-kFloatMax);
+        const auto narrow = [&](const double* at) {
+            return _mm256_cvtpd_ps(_mm256_min_pd(_mm256_max_pd(_mm256_mul_pd(_mm256_loadu_pd(at), g), lo), hi));
+        };
+        for (; t + 4 <= frames; t += 4) {
+            const __m128 a = narrow(src + t * 2), b = narrow(src + t * 2 + 4);  // L0 R0 L1 R1, L2 R2 L3 R3
+            _mm_storeu_ps(out[0] + t, _mm_shuffle_ps(a, b, _MM_SHUFFLE(2, 0, 2, 0)));
+            _mm_storeu_ps(out[1] + t, _mm_shuffle_ps(a, b, _MM_SHUFFLE(3, 1, 3, 1)));
         }
     }
 #endif
