@@ -5,7 +5,7 @@ import numpy as np
 import torch
 
 from semeq_rt import eqdef
-from semeq_rt.semantics import TERM_SCORER_KIND
+from semeq_rt.bundle import TERM_SCORER_KIND
 
 from .graphs import EqDecoderGraph
 from .model_spec import ModelSpec, OutputCheck

@@ -16,8 +16,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from . import eqdef
-from .semantics import term_scorer_arrays
+from . import eqdef, ltas
 
 FORMAT = "semeq-bundle"
 FORMAT_VERSION = 2  # 2: term_scorer of kind term-boost-cut-logistic
@@ -108,6 +107,46 @@ def _read_manifest(folder: Path) -> dict:
             + ("written by a newer semeq-export: upgrade semeq" if newer else "re-export the bundle"),
         )
     return manifest
+
+
+#: The manifest's ``term_scorer.kind`` that ``semantics.scores_from_curves`` computes.
+TERM_SCORER_KIND = "term-boost-cut-logistic"
+
+
+def term_scorer_arrays(manifest) -> tuple:
+    """(term names, ``scores_from_curves``'s scorer) from a bundle manifest's ``term_scorer`` and the
+    terms' centroid curves (its reference curves). Raises ValueError saying what is wrong with them
+    (``load_bundle`` checks this when it loads a bundle)."""
+    scorer = manifest.get("term_scorer")
+    if not isinstance(scorer, dict) or scorer.get("kind") != TERM_SCORER_KIND:
+        kind = scorer.get("kind") if isinstance(scorer, dict) else None
+        raise ValueError(f"term_scorer must be of kind {TERM_SCORER_KIND!r}, got {kind!r} (re-export the bundle "
+                         f"with this version's semeq-export)")
+    def numbers(value, shape, what):
+        try:
+            array = np.asarray(value, dtype=np.float64)
+        except (TypeError, ValueError):
+            array = None
+        if array is None or array.shape != shape or not np.all(np.isfinite(array)):
+            raise ValueError(f"term_scorer's {what}")
+        return array
+
+    names = scorer.get("terms")
+    if not isinstance(names, list) or not names or not all(isinstance(n, str) for n in names):
+        raise ValueError("term_scorer's 'terms' must be a non-empty list of term names")
+    arrays = {key: numbers(scorer.get(key), (len(names),), f"{key!r} must hold one finite number per term "
+                                                           f"({len(names)})")
+              for key in ("slope_boost", "slope_cut", "intercept")}
+    for key in ("slope_boost", "slope_cut"):
+        if np.any(arrays[key] < 0):
+            raise ValueError(f"term_scorer's {key!r} must be ≥ 0 (a score never falls as the term's EQ grows)")
+    curves = {t.get("name"): t.get("curve_db") for t in manifest.get("terms", []) if isinstance(t, dict)}
+    reference = numbers([curves.get(n) for n in names], (len(names), eqdef.N_GRID),
+                        f"terms must each have a curve_db of {eqdef.N_GRID} finite numbers in 'terms'")
+    if np.any(np.ptp(reference[:, ltas.BAND_MASK], axis=1) == 0):
+        raise ValueError("term_scorer's terms must each have a curve_db that is not flat over 50 Hz–16 kHz "
+                         "(its amounts would be undefined)")
+    return names, {"curves_db": reference, **arrays}
 
 
 def _check_manifest(manifest_path: Path, manifest: dict) -> None:

@@ -15,15 +15,11 @@ from pathlib import Path
 import numpy as np
 
 from . import eqdef, ltas
-
-#: The manifest's ``term_scorer.kind`` that ``scores_from_curves`` computes.
-TERM_SCORER_KIND = "term-boost-cut-logistic"
+from .bundle import Bundle, load_bundle, term_scorer_arrays
 
 
 @functools.lru_cache(maxsize=1)
 def _default_bundle():
-    from .bundle import load_bundle
-
     return load_bundle()
 
 
@@ -33,11 +29,7 @@ def get_bundle(bundle=None):
     if bundle is None:
         return _default_bundle()
     if isinstance(bundle, (str, Path)):
-        from .bundle import load_bundle
-
         return load_bundle(bundle)
-    from .bundle import Bundle
-
     if not isinstance(bundle, Bundle):
         raise TypeError(f"bundle must be None (the shipped models), a folder path or a loaded bundle "
                         f"(semeq_rt.load_bundle), got {type(bundle).__name__}")
@@ -149,42 +141,6 @@ def scores_from_curves(curves_db, scorer) -> np.ndarray:
               + amounts[..., 1] * np.asarray(scorer["slope_cut"], dtype=np.float64)
               + np.asarray(scorer["intercept"], dtype=np.float64))
     return 0.5 * (1.0 + np.tanh(0.5 * logits))  # the logistic function, without overflow
-
-
-def term_scorer_arrays(manifest) -> tuple:
-    """(term names, ``scores_from_curves``'s scorer) from a bundle manifest's ``term_scorer`` and the
-    terms' centroid curves (its reference curves). Raises ValueError saying what is wrong with them
-    (``load_bundle`` checks this when it loads a bundle)."""
-    scorer = manifest.get("term_scorer")
-    if not isinstance(scorer, dict) or scorer.get("kind") != TERM_SCORER_KIND:
-        kind = scorer.get("kind") if isinstance(scorer, dict) else None
-        raise ValueError(f"term_scorer must be of kind {TERM_SCORER_KIND!r}, got {kind!r} (re-export the bundle "
-                         f"with this version's semeq-export)")
-    def numbers(value, shape, what):
-        try:
-            array = np.asarray(value, dtype=np.float64)
-        except (TypeError, ValueError):
-            array = None
-        if array is None or array.shape != shape or not np.all(np.isfinite(array)):
-            raise ValueError(f"term_scorer's {what}")
-        return array
-
-    names = scorer.get("terms")
-    if not isinstance(names, list) or not names or not all(isinstance(n, str) for n in names):
-        raise ValueError("term_scorer's 'terms' must be a non-empty list of term names")
-    arrays = {key: numbers(scorer.get(key), (len(names),), f"{key!r} must hold one finite number per term "
-                                                           f"({len(names)})")
-              for key in ("slope_boost", "slope_cut", "intercept")}
-    for key in ("slope_boost", "slope_cut"):
-        if np.any(arrays[key] < 0):
-            raise ValueError(f"term_scorer's {key!r} must be ≥ 0 (a score never falls as the term's EQ grows)")
-    curves = {t.get("name"): t.get("curve_db") for t in manifest.get("terms", []) if isinstance(t, dict)}
-    reference = numbers([curves.get(n) for n in names], (len(names), eqdef.N_GRID),
-                        f"terms must each have a curve_db of {eqdef.N_GRID} finite numbers in 'terms'")
-    if np.any(np.ptp(reference[:, ltas.BAND_MASK], axis=1) == 0):
-        raise ValueError("term_scorer's terms must each have a curve_db that is not flat over 50 Hz–16 kHz "
-                         "(its amounts would be undefined)")
-    return names, {"curves_db": reference, **arrays}
 
 
 @functools.lru_cache(maxsize=8)

@@ -27,7 +27,8 @@ import itertools
 
 import numpy as np
 
-from semeq_rt.semantics import TERM_SCORER_KIND, scores_from_curves, term_amounts
+from semeq_rt.bundle import TERM_SCORER_KIND
+from semeq_rt.semantics import scores_from_curves, term_amounts
 
 #: Candidate L2 strengths on the slopes; the one with the lowest validation log loss is kept.
 L2_GRID = (0.01, 0.1, 1.0, 10.0)
