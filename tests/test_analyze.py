@@ -142,3 +142,11 @@ def test_analysis_frames_at_96_and_192_khz_match_the_encoder_at_48_khz(rate):
     expected = bundle.encode_audio(mid48.astype(np.float32))
     assert np.max(np.abs(whole - expected)) <= 1e-4
     assert np.max(np.abs(streamed - expected)) <= 1e-4
+
+
+def test_analyze_reports_progress_over_its_windows():
+    calls = []
+    result = semeq_rt.analyze(demo_signal(SR, 8.0, seed=7), SR,
+                              progress=lambda done, total: calls.append((done, total)))
+    assert calls and calls[-1] == (len(result.times), len(result.times))
+    assert [done for done, _ in calls] == sorted(done for done, _ in calls)

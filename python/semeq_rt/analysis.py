@@ -295,13 +295,14 @@ def as_mid(audio, sample_rate) -> np.ndarray:
     return mid
 
 
-def analyze(audio, sample_rate, *, analysis="encoder", bundle=None) -> Analysis:
+def analyze(audio, sample_rate, *, analysis="encoder", bundle=None, progress=None) -> Analysis:
     """Where a clip sits in the semantic EQ space.
 
     ``audio`` is (channels, samples) or (samples,), float or int16, at ``sample_rate`` Hz; channels are
     mixed to mono. The clip is measured in windows of the audio encoder's length, one per encoder hop
     (a clip shorter than one window is measured as one zero-padded window); the clip's latent is the
     mean of the window latents, or with ``analysis="ltas"`` the EQ-encoded LTAS of the whole clip.
+    ``progress``: called as ``progress(windows done, windows in all)`` as the windows are measured.
     """
     bundle = get_bundle(bundle)
     mid = as_mid(audio, sample_rate)
@@ -312,7 +313,12 @@ def analyze(audio, sample_rate, *, analysis="encoder", bundle=None) -> Analysis:
         mid = np.pad(mid, (0, meter.window - len(mid)))
     windows = ltas.frames_view(mid, meter.window, hop)
     # in batches: a long file's windows would not fit in memory at once
-    window_latents = np.concatenate([meter.measure(windows[i:i + _BATCH]) for i in range(0, len(windows), _BATCH)])
+    batches = []
+    for first in range(0, len(windows), _BATCH):
+        batches.append(meter.measure(windows[first:first + _BATCH]))
+        if progress is not None:
+            progress(min(first + _BATCH, len(windows)), len(windows))
+    window_latents = np.concatenate(batches)
     if analysis == "ltas":
         latent = bundle.encode_curve(meter.balance_db(mid))
     else:

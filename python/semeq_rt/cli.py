@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from pathlib import Path
 
 import numpy as np
 
@@ -83,7 +84,7 @@ def _cmd_process(args):
 
 def _cmd_analyze(args):
     from .analysis import analyze
-    from .fileio import check_output_path, read_audio
+    from .fileio import ProgressBar, check_output_path, read_audio
 
     if args.plot:  # fail before the work, not after it
         from .plotting import image_path, require_matplotlib
@@ -94,7 +95,12 @@ def _cmd_analyze(args):
     if audio.shape[1] == 0:
         raise ValueError(f"{args.input} holds no audio (0 frames)")
     # the mid: a 1-frame file is not taken for (samples, channels)
-    result = analyze(audio.mean(axis=0), rate, analysis=args.analysis, bundle=args.bundle)
+    bar = ProgressBar(1, f"semeq analyze {Path(args.input).name}", sys.stderr.isatty())
+    try:
+        result = analyze(audio.mean(axis=0), rate, analysis=args.analysis, bundle=args.bundle,
+                         progress=bar.to)
+    finally:
+        bar.close()
     print(f"{args.input}: {audio.shape[1] / rate:.1f} s, {len(result.times)} windows ({result.method})")
     print("terms (clip):")
     for name, score in list(result.scores.items())[: args.top]:

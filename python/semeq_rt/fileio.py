@@ -111,7 +111,7 @@ def closest_subtype(fmt, src_format, src_subtype) -> str:
     return next((c for c in candidates if c in available), sf.default_subtype(fmt))
 
 
-class _Progress:
+class ProgressBar:
     """A progress bar over frames: tqdm when installed, else a line on stderr every 10 %."""
 
     def __init__(self, total, desc, enabled):
@@ -124,6 +124,14 @@ class _Progress:
                 self.bar = tqdm(total=total, desc=desc, unit="frame", unit_scale=True, file=sys.stderr)
             except ImportError:
                 pass
+
+    def to(self, done, total):
+        """Progress as (done, total), for callers that count in their own units."""
+        if self.total != total:
+            self.total = max(int(total), 1)
+            if self.bar is not None:
+                self.bar.total = self.total
+        self.update(done - self.done)
 
     def update(self, frames):
         self.done += frames
@@ -263,7 +271,7 @@ def process_file(src, dst, term="warm", intensity=1.0, *, mode="adaptive", overw
             source.seek(0)
         tags = {key: getattr(source, key) for key in TAGS if getattr(source, key, "")}
         writer = _AtomicWriter(dst, source.samplerate, source.channels, fmt, subtype, tags)
-        bar = _Progress(source.frames, f"semeq {src.name}", progress)
+        bar = ProgressBar(source.frames, f"semeq {src.name}", progress)
         loudness_in, loudness_out = (LoudnessMeter(source.samplerate, source.channels) for _ in range(2))
         peak = 0.0
         try:

@@ -76,20 +76,22 @@ def plot_analysis(path, analysis, title, n_terms=5, overwrite=False):
     plt = _pyplot()
     window_scores = analysis.window_scores()
     top = list(analysis.scores)[:n_terms]
-    fig, (ax_time, ax_curve) = plt.subplots(2, 1, figsize=(8, 7))
+    fig, (ax_time, ax_curve) = plt.subplots(2, 1, figsize=(9.5, 7))
     for name in top:
         ax_time.plot(analysis.times, [s[name] for s in window_scores], label=name)
-    ax_time.set_xlabel("time (s)")
-    ax_time.set_ylabel("term score")
+    ax_time.set_xlabel("time (s), at the middle of each analysis window")
+    ax_time.set_ylabel("term score (probability the word fits)")
+    ax_time.set_ylim(0.0, 1.0)
     ax_time.set_title(title)
-    ax_time.legend(loc="upper right")
+    ax_time.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0)  # beside the data
     ax_time.grid(True, alpha=0.3)
     freqs = np.geomspace(20.0, 20000.0, 241)
     ax_curve.plot(freqs, analysis.curve(freqs))
     _frequency_axis(ax_curve)
     ax_curve.axhline(0.0, color="k", linewidth=0.8)
-    ax_curve.set_ylabel("balance vs neutral reference (dB)")
+    ax_curve.set_ylabel("tonal balance vs the neutral reference (dB)")
+    ax_curve.set_title("the clip's tonal balance (0 dB: the mean balance of real productions)", fontsize=10)
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
+    fig.savefig(path, dpi=120, bbox_inches="tight")  # the legend beside the axes included
     plt.close(fig)
     return path
