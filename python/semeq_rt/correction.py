@@ -138,6 +138,7 @@ class Correction:
         params, _ = self._decode(np.stack([z_audio, z_audio + intensity * direction]))
         if intensity == 0.0 or not span.any() or weights.sum() <= 0 or not direction.any():
             return self.flat(params[0])
+
         def within_limits(shares):
             """The largest of ``shares`` (descending) whose scaled EQ keeps within the limits, and its
             applied response; (0, None) if none does."""
