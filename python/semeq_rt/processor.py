@@ -144,7 +144,7 @@ class Processor:
     smoothing_ms : time over which band and gain changes ramp.
     analysis_interval : seconds between analyses (adaptive mode; default 2 s). Each analysis
         measures the last window (2.73 s with the shipped bundle), so windows overlap; a shorter
-        interval moves the EQ in smaller steps and costs more (docs/processor.md has the numbers).
+        interval moves the EQ in smaller steps and costs more (docs/decisions.md has the numbers).
     adaptation_time : time constant (s) of the moving average of the measured balance.
     fit_iterations : with ``analysis="ltas"``, refinement steps of the input's latent so that its
         decoded EQ reproduces the measured balance (``semantics.fit_latent``; 0 = the EQ encoder's
