@@ -145,7 +145,7 @@ class Processor:
     analysis_interval : seconds between analyses (adaptive mode; default 2 s). Each analysis
         measures the last window (2.73 s with the shipped bundle), so windows overlap; a shorter
         interval moves the EQ in smaller steps and costs more (docs/decisions.md has the numbers).
-    adaptation_time : time constant (s) of the moving average of the measured balance.
+    adaptation_time : time constant (s) of the moving average of the measured spectrum.
     fit_iterations : with ``analysis="ltas"``, refinement steps of the input's latent so that its
         decoded EQ reproduces the measured balance (``semantics.fit_latent``; 0 = the EQ encoder's
         latent as is). Each costs one batched decoder call per analysis.
