@@ -67,14 +67,6 @@ def tonal_tilt(audio, sample_rate) -> float:
     return float(np.polyfit(np.log2(centres), levels, 1)[0])
 
 
-def k_weighted_level_db(audio, sample_rate) -> float:
-    """Mean K-weighted power in dB (BS.1770's weighting, without gating): a loudness measure."""
-    freqs, power = power_spectrum(audio, sample_rate)
-    inside = (freqs > 0) & (freqs < min(sample_rate, 48000.0) / 2)
-    weighted = power[inside] * 10.0 ** (k_weighting_db(freqs[inside]) / 10.0)
-    return float(10.0 * np.log10(max(np.sum(weighted), 1e-300)))
-
-
 class LoudnessMeter:
     """Integrated loudness (ITU-R BS.1770-4, LKFS/LUFS) of a stream: ``push`` blocks of (channels,
     samples) audio, then ``integrated()``. K-weighting runs in the native filter bank (the standard's

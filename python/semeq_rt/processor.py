@@ -37,7 +37,6 @@ inference).
 from __future__ import annotations
 
 import math
-import numbers
 import threading
 import weakref
 
@@ -57,9 +56,7 @@ _FLOAT32_MAX = np.finfo(np.float32).max
 
 
 def _check_intensity(intensity) -> float:
-    if isinstance(intensity, bool) or not isinstance(intensity, numbers.Real) or not 0.0 <= intensity <= 1.0:
-        raise ValueError(f"intensity must be a number in [0, 1], got {intensity!r}")
-    return float(intensity)
+    return validate.number("intensity", intensity, 0.0, 1.0)
 
 
 #: Accepted ranges of the numeric options: (low, high, whether low itself is accepted, unit). An analysis
@@ -214,10 +211,8 @@ class Processor:
             interval = _check_number("analysis_interval", analysis_interval)
             self._interval = max(1, int(round(interval * self.sample_rate)))
             self._ema = 1.0 - math.exp(-interval / _check_number("adaptation_time", adaptation_time))
-            if isinstance(fit_iterations, bool) or not isinstance(fit_iterations, numbers.Integral) \
-                    or fit_iterations < 0:
-                raise ValueError(f"fit_iterations must be an integer ≥ 0, got {fit_iterations!r}")
-            self._fit_iterations = int(fit_iterations)
+            # each step costs a batched decoder call per analysis; 100 is far past where the fit settles
+            self._fit_iterations = validate.whole_number("fit_iterations", fit_iterations, 0, 100)
             # ONNX Runtime allocates on a session's first run at a batch size: the analyses decode
             # two latents, which happens here first rather than in the first block that analyses
             self._decode(np.stack([self._z_target, self._z_target]))
