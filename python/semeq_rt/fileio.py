@@ -72,12 +72,10 @@ def read_audio(path, max_frames=None):
     return np.ascontiguousarray(data.T), rate
 
 
-def output_format(dst, src_info, subtype=None):
-    """(format, subtype) for ``dst``: the format its extension names, and ``subtype`` if given, else
-    the closest to the source's that the format stores (``closest_subtype``)."""
-    sf = _soundfile()
+def format_of(dst) -> str:
+    """The soundfile format that ``dst``'s extension names, or ValueError listing the known ones."""
     ext = Path(dst).suffix.lstrip(".").upper()
-    formats = sf.available_formats()
+    formats = _soundfile().available_formats()
     fmt = {"AIF": "AIFF", "OGA": "OGG"}.get(ext, ext)
     if fmt not in formats:
         known = ", ".join(sorted("." + f.lower() for f in formats))
@@ -85,6 +83,14 @@ def output_format(dst, src_info, subtype=None):
             raise ValueError(f"cannot write {dst}: give the output file an extension that names its format "
                              f"(known: {known})")
         raise ValueError(f"cannot write {dst}: unknown audio file extension .{ext.lower()}; known: {known}")
+    return fmt
+
+
+def output_format(dst, src_info, subtype=None):
+    """(format, subtype) for ``dst``: the format its extension names (``format_of``), and ``subtype`` if
+    given, else the closest to the source's that the format stores (``closest_subtype``)."""
+    sf = _soundfile()
+    fmt = format_of(dst)
     if subtype is not None:
         if not sf.check_format(fmt, subtype):
             raise ValueError(f"{fmt} files cannot store subtype {subtype!r}; accepted: "
@@ -217,9 +223,7 @@ def write_audio(dst, audio, sample_rate, subtype="PCM_16", overwrite=False) -> P
     dst = check_output_path(dst, overwrite)
     audio = np.atleast_2d(np.asarray(audio, dtype=np.float32))
     sf = _soundfile()
-    fmt = Path(dst).suffix.lstrip(".").upper()
-    if fmt not in sf.available_formats():
-        raise ValueError(f"cannot write {dst}: unknown audio file extension")
+    fmt = format_of(dst)
     writer = _AtomicWriter(dst, int(sample_rate), audio.shape[0], fmt,
                            subtype if sf.check_format(fmt, subtype) else sf.default_subtype(fmt))
     try:
