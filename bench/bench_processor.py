@@ -1,13 +1,16 @@
-"""Speed and memory of the Processor and `semeq process` (issue 6's must-shows), with anchors measured
-in the same run: the bare FilterBank running the same 10 bands, and one analysis (model call) alone.
+"""Speed and memory of the Processor and `semeq process` (the engine issue's must-shows), with anchors
+measured in the same run: the bare FilterBank running the same bands, and an analysis's model calls alone.
+Runs against whichever semeq_rt is imported (PYTHONPATH), so the same script measures an older version.
 
 - streaming: stereo 48 kHz, 512-sample blocks, analysis on, pinned to one CPU core: throughput
   (× real time) and per-block times (p50 / p99 / p99.9 / max, as % of a block's 10.7 ms), for the
   synchronous mode (analysis inside `process`) and realtime mode (analysis on a worker thread, which
   shares the same core), with the encoder and LTAS analyses, and static mode; plus realtime mode
   with the audio thread pinned and the worker free to use the other cores (a real host's layout),
-  also paced like an audio callback at 10× real time (a tight loop never leaves the GIL to the
-  analysis thread, which then skips analyses);
+  also paced like an audio callback at 10× real time; the blocks that run an analysis (synchronous
+  mode) are reported apart;
+- threads: two threads, each with its own Processor (or FilterBank), against one thread (512-sample
+  blocks, unpinned);
 - `semeq process` on a 5-minute stereo 16-bit WAV, wall clock of the whole command (interpreter start
   and model load included);
 - RSS of a fresh interpreter with a Processor created and 10 s processed;
@@ -34,9 +37,9 @@ import numpy as np
 
 import semeq_rt
 from semeq_rt import FilterBank
-from semeq_rt.analysis import FRAME_BATCH, BalanceMeter
+from semeq_rt.analysis import BalanceMeter
 from semeq_rt.demo import demo_signal
-from semeq_rt.semantics import get_bundle
+from semeq_rt.semantics import fit_latent, get_bundle
 
 SR = 48000
 BLOCK = 512
@@ -104,6 +107,17 @@ def time_blocks(make, audio, pace=None):
     return min(runs, key=lambda run: run[0])
 
 
+def analysis_blocks(stream, n_blocks) -> list:
+    """Indices of the blocks in which a synchronous Processor runs an analysis (a position p is
+    reached in block (p - 1) // BLOCK)."""
+    window, interval = stream.analysis_window_samples, stream.analysis_interval_samples
+    if not window:
+        return []
+    early = [round(s * SR) for s in getattr(semeq_rt.processor, "EARLY_ANALYSES_S", ()) if round(s * SR) < window]
+    positions = early + list(range(window, n_blocks * BLOCK + 1, interval))
+    return sorted({(p - 1) // BLOCK for p in positions if (p - 1) // BLOCK < n_blocks})
+
+
 def report(name, seconds_of_audio, wall, times, cpu, process_cpu, stream):
     pct = 100.0 * np.percentile(times, [50, 99, 99.9]) / (BLOCK_MS / 1000.0)
     cpu_pct = 100.0 * np.percentile(cpu, 99.9) / (BLOCK_MS / 1000.0)
@@ -113,6 +127,14 @@ def report(name, seconds_of_audio, wall, times, cpu, process_cpu, stream):
     print(f"{name:<44} {seconds_of_audio / wall:6.0f}× real time (CPU {seconds_of_audio / process_cpu:5.0f}×)   "
           f"block p50 {pct[0]:5.2f} %  p99 {pct[1]:5.2f} %  p99.9 {pct[2]:6.2f} % (CPU {cpu_pct:5.2f} %)  "
           f"max {worst:6.2f} %{counts}")
+    synchronous = isinstance(stream, semeq_rt.Processor) and stream.mode == "adaptive" and "synchronous" in name
+    if synchronous:
+        marked = analysis_blocks(stream, len(times))
+        rest = np.delete(times, marked)
+        print(f"{'':<44} blocks with an analysis ({len(marked)}): median "
+              f"{100.0 * np.median(times[marked]) / (BLOCK_MS / 1000.0):5.2f} %, max "
+              f"{100.0 * times[marked].max() / (BLOCK_MS / 1000.0):5.2f} %; the others: p99.9 "
+              f"{100.0 * np.percentile(rest, 99.9) / (BLOCK_MS / 1000.0):5.2f} %")
 
 
 def median_ms(call, repeats=50) -> float:
@@ -125,51 +147,71 @@ def median_ms(call, repeats=50) -> float:
 
 
 def bench_analysis_parts(audio):
-    """What the blocks that do analysis work spend on it (medians of repeated calls): STFT frames
-    (FRAME_BATCH per call, every FRAME_BATCH frame hops of stream), an analysis' measurement from the frames
-    (mean spectrum → balance →
-    encoder head, or → LTAS fit), the hand-over (decode, limit, bands, loudness gain), and for
-    comparison the full audio encoder on one window (what ``analyze`` runs)."""
-    mid = np.ascontiguousarray(audio.mean(axis=0, dtype=np.float32))
-    for analysis in ("encoder", "ltas"):
-        p = processor(analysis=analysis)
-        p.process(audio[:, : p.analysis_window_samples])  # frames of one window, and a first analysis
-        meter = p._meter
-        batch_of_audio = mid[: FRAME_BATCH * meter.hop]
+    """What an analysis's model calls cost (medians of repeated calls; the engine adds its own
+    arithmetic, which the blocks with an analysis show): the audio encoder's head on a balance, the
+    LTAS fit (3 steps), the decoder on two latents; and for comparison the full audio encoder on one
+    window (what ``analyze`` runs)."""
+    b = bundle()
+    meter = BalanceMeter(b, SR, "encoder")
+    mid = np.ascontiguousarray(audio.mean(axis=0, dtype=np.float32))[: meter.window]
+    balance = meter.balance_db(mid)
+    z = b.encode_balance(balance)
+    pair = np.stack([z, z])
+    print(f"anchor: model calls of one analysis: encoder head {median_ms(lambda: b.encode_balance(balance)):.3f} ms; "
+          f"LTAS fit {median_ms(lambda: fit_latent(balance, z, b, 3)):.3f} ms; "
+          f"decoder on two latents {median_ms(lambda: b.decode(pair)):.3f} ms")
+    print(f"anchor: full audio encoder on one window (analyze)  {median_ms(lambda: meter.measure(mid)):.3f} ms")
 
-        def frame_batch():  # a push of FRAME_BATCH frame hops completes one batch of frames
-            meter.push(batch_of_audio)
 
-        power = meter.stream_power()
+def bench_threads(audio, seconds=10.0):
+    """Two threads, each streaming its own copy of the audio through its own Processor (or FilterBank),
+    against one thread doing one stream: throughput ratio (2 streams' audio / wall time, over 1's)."""
+    print(f"\n## threads: {seconds:g} s per stream, {BLOCK}-sample blocks, unpinned "
+          f"({len(ALL_CORES)} cores allowed)")
+    clip = np.ascontiguousarray(audio[:, : int(seconds * SR)])
+    blocks = [np.ascontiguousarray(clip[:, i:i + BLOCK]) for i in range(0, clip.shape[1] - BLOCK + 1, BLOCK)]
+    own_cores = os.sched_getaffinity(0)
+    os.sched_setaffinity(0, ALL_CORES)
+    try:
+        for label, make in (("FilterBank (its bands)", lambda: anchor_bank(clip)), ("Processor", processor)):
+            def run_one(stream):
+                for block in blocks:
+                    stream.process(block)
 
-        def measurement():
-            return meter.measurement(meter.density_of_power(power), p._fit_iterations, p.audio_latent)
+            rates = {}
+            for count in (1, 2):
+                best = float("inf")
+                for _ in range(REPEATS):
+                    streams = [make() for _ in range(count)]
+                    threads = [threading.Thread(target=run_one, args=(s,)) for s in streams]
+                    t0 = time.perf_counter()
+                    for t in threads:
+                        t.start()
+                    for t in threads:
+                        t.join()
+                    best = min(best, time.perf_counter() - t0)
+                rates[count] = count * seconds / best
+            print(f"{label:<24} 1 thread {rates[1]:6.0f}× real time; 2 threads {rates[2]:6.0f}× in all: "
+                  f"{rates[2] / rates[1]:.2f}× one thread")
+    finally:
+        os.sched_setaffinity(0, own_cores)
 
-        def hand_over():
-            with p._lock:
-                p._update()
 
-        print(f"anchor: {analysis}: STFT frames of {meter.n_fft} (every {meter.hop} samples, {FRAME_BATCH} per "
-              f"call) {median_ms(frame_batch) / FRAME_BATCH:.3f} ms each; measurement {median_ms(measurement):.3f} ms; "
-              f"hand-over {median_ms(hand_over):.3f} ms")
-    meter = BalanceMeter(bundle(), SR, "encoder")
-    whole = median_ms(lambda: meter.measure(mid[: meter.window]))
-    print(f"anchor: full audio encoder on one window (analyze)  {whole:.3f} ms")
+def anchor_bank(audio):
+    """A FilterBank with the bands a primed Processor hands its filter bank on ``audio``."""
+    p = processor()
+    p.prime(audio)
+    fb = FilterBank(SR, 2)
+    fb.set_bands(p.eq_bands)
+    return fb
 
 
 def bench_streaming(audio):
     seconds = audio.shape[1] / SR
     print(f"\n## streaming: stereo 48 kHz, {BLOCK}-sample blocks ({BLOCK_MS:.2f} ms), {seconds:.0f} s of music, "
           f"best of {REPEATS} passes")
-    anchor = processor()
-    anchor.prime(audio)
-
-    def anchor_bank():
-        fb = FilterBank(SR, 2)
-        fb.set_bands(anchor.eq_bands)
-        return fb
-
-    report("anchor: FilterBank, same 10 bands", seconds, *time_blocks(anchor_bank, audio))
+    report("anchor: FilterBank, the Processor's bands", seconds,
+           *time_blocks(functools.partial(anchor_bank, audio), audio))
     bench_analysis_parts(audio)
     audio_core = os.sched_getaffinity(0)
 
@@ -279,6 +321,7 @@ def main(argv=None):
     parser.add_argument("--cpu", type=int, default=None, help="pin to this CPU core (default: the first allowed)")
     parser.add_argument("--file-minutes", type=float, default=5.0)
     parser.add_argument("--no-hour", action="store_true", help="skip the one-hour stream")
+    parser.add_argument("--only", choices=("streaming", "threads", "cli"), help="run one section")
     parser.add_argument("--bundle", help="model bundle folder (default: the shipped models)")
     parser.add_argument("--repeats", type=int, default=REPEATS, help=f"passes per streaming figure, the "
                         f"fastest reported (default {REPEATS}; more on a loaded machine)")
@@ -292,12 +335,17 @@ def main(argv=None):
     print(f"bundle: {bundle().path}; analysis frames: {bundle().neutral_reference['n_fft']} samples, "
           f"hop {bundle().neutral_reference['frame_hop']}")
     audio = test_audio(args.seconds)
-    bench_streaming(audio)
-    with tempfile.TemporaryDirectory() as tmp:
-        bench_cli(args.file_minutes, tmp)
-    bench_rss()
-    if not args.no_hour:
-        bench_hour(audio)
+    if args.only in (None, "streaming"):
+        bench_streaming(audio)
+    if args.only in (None, "threads"):
+        bench_threads(audio)
+    if args.only in (None, "cli"):
+        with tempfile.TemporaryDirectory() as tmp:
+            bench_cli(args.file_minutes, tmp)
+    if args.only is None:
+        bench_rss()
+        if not args.no_hour:
+            bench_hour(audio)
     print("\nuptime:", subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip())
 
 

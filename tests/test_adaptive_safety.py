@@ -8,7 +8,7 @@ import soundfile
 
 import semeq_rt
 from semeq_rt import eqdef, measures
-from semeq_rt.correction import EMPTY_BOOST_DB
+from semeq_rt.processor import EMPTY_BOOST_DB
 from semeq_rt.fileio import PRIME_SECONDS
 from semeq_train import music
 

@@ -3,9 +3,9 @@ import numpy as np
 import pytest
 
 import semeq_rt
-from semeq_rt import eqdef
+from semeq_rt import _core, eqdef, ltas
 from semeq_rt.demo import demo_signal
-from semeq_rt.analysis import BalanceMeter, resample
+from semeq_rt.analysis import BalanceMeter, latent_of_balance, resample
 from semeq_rt.semantics import get_bundle
 from processor_signals import apply_bands, reference_noise, rms, term_bands, without_level
 
@@ -135,10 +135,11 @@ def test_analysis_frames_at_96_and_192_khz_match_the_encoder_at_48_khz(rate):
     mid48 = demo_signal(SR, 3.0, seed=3).mean(axis=0)[: bundle.window]
     meter = BalanceMeter(bundle, rate)
     mid = resample(mid48, SR, rate).astype(np.float32)
-    whole = meter.measurement(meter.window_densities(mid[None])[0])[2]
-    for start in range(0, len(mid), 1000):  # as a stream, in odd-sized blocks
-        meter.push(mid[start:start + 1000])
-    streamed = meter.measurement(meter.density_of_power(meter.stream_power()))[2]
+    whole = latent_of_balance(bundle, "encoder", meter.balance_db(mid))
+    # the engine's meter, as a stream in odd-sized blocks
+    band = _core._stream_density(mid, rate, meter.n_fft, meter.hop, meter.window, 1000)[ltas.BAND_MASK]
+    streamed = latent_of_balance(bundle, "encoder",
+                                 ltas.balance_from_density(band, meter.reference_db, ltas.content_mask(band)))
     expected = bundle.encode_audio(mid48.astype(np.float32))
     assert np.max(np.abs(whole - expected)) <= 1e-4
     assert np.max(np.abs(streamed - expected)) <= 1e-4

@@ -175,3 +175,15 @@ def test_subtype_can_be_chosen(music_wav, tmp_path):
     assert sf.info(out).subtype == "FLOAT"
     code, _, err = run_cli("process", music_wav, tmp_path / "x.flac", "--subtype", "FLOAT")
     assert code == 2 and "cannot store subtype 'FLOAT'" in err
+
+
+def test_negative_intensity_moves_away_from_the_word(music_wav, tmp_path):
+    centroids = {}
+    for intensity in ("-1", "0", "1"):
+        out = tmp_path / f"warm{intensity}.wav"
+        assert main(["process", str(music_wav), str(out), "--term", "warm", "--intensity", intensity, "-q"]) == 0
+        audio, rate = sf.read(out, dtype="float32")
+        centroids[intensity] = measures.spectral_centroid(audio.T, rate)
+    assert centroids["1"] < centroids["0"] < centroids["-1"]
+    code, _, err = run_cli("process", music_wav, tmp_path / "x.wav", "--intensity", "1.5")
+    assert code == 2 and "must be a number in [-1, 1], got '1.5'" in err

@@ -11,8 +11,7 @@ import semeq_rt
 from semeq_rt import eqdef, measures
 from semeq_rt.demo import demo_signal
 from semeq_rt.fileio import PRIME_SECONDS
-from semeq_rt.correction import DEFAULT_MAX_BOOST_DB
-from semeq_rt.processor import EARLY_ANALYSES_S
+from semeq_rt.processor import DEFAULT_MAX_BOOST_DB, EARLY_ANALYSES_S
 from semeq_rt.semantics import get_bundle
 from processor_signals import apply_bands, reference_noise, rms, stream, term_bands, without_level
 
@@ -142,9 +141,9 @@ def test_bad_terms_are_refused_clearly(term, message):
     assert p.term == {"warm": 1.0}
 
 
-@pytest.mark.parametrize("intensity", [-0.1, 1.5, float("nan"), "0.5", True])
-def test_intensity_outside_0_1_is_refused(intensity):
-    with pytest.raises(ValueError, match=r"intensity must be a number in \[0, 1\]"):
+@pytest.mark.parametrize("intensity", [-1.1, 1.5, float("nan"), "0.5", True])
+def test_intensity_outside_minus_1_to_1_is_refused(intensity):
+    with pytest.raises(ValueError, match=r"intensity must be a number in \[-1, 1\]"):
         semeq_rt.Processor("warm", intensity=intensity)
     p = semeq_rt.Processor("warm")
     with pytest.raises(ValueError, match="intensity"):
@@ -347,3 +346,56 @@ def test_adaptive_eq_is_limited_and_boosts_nothing_where_there_is_no_content():
     assert change["largest_boost_db"] <= DEFAULT_MAX_BOOST_DB + 1.0
     wide, _ = run(max_boost_db=30.0, max_cut_db=30.0)
     assert wide.largest_boost_db > p.largest_boost_db + 1.0
+
+
+def test_negative_intensity_moves_the_audio_away_from_the_word(music):
+    # adaptive: "warm" at -1 leaves the music brighter than it came in, at +1 darker; static: the word's
+    # EQ with negated gains (an RBJ band with gain -g is the exact inverse of the one with gain g)
+    def centroid(intensity, mode="adaptive"):
+        p = semeq_rt.Processor("warm", intensity=intensity, mode=mode)
+        p.prime(music)
+        return measures.spectral_centroid(stream(p, music, 512), SR), p
+
+    neutral = measures.spectral_centroid(music, SR)
+    away, _ = centroid(-1.0)
+    toward, _ = centroid(1.0)
+    assert toward < neutral < away, (toward, neutral, away)
+    _, plus = centroid(1.0, "static")
+    _, minus = centroid(-1.0, "static")
+    np.testing.assert_allclose(minus.applied_response(GRID), -plus.applied_response(GRID), atol=1e-9)
+
+
+def test_processors_in_threads_give_their_serial_output(music):
+    # each thread its own Processor (process releases the GIL): the same samples as one after another
+    settings = [("warm", 1.0), ("bright", 0.5), ("airy", -0.7), ("warm", 0.3)]
+
+    def run(term, intensity, out, k):
+        out[k] = stream(semeq_rt.Processor(term, intensity=intensity, analysis_interval=0.5), music, 512)
+
+    serial, parallel = [None] * 4, [None] * 4
+    for k, (term, intensity) in enumerate(settings):
+        run(term, intensity, serial, k)
+    threads = [threading.Thread(target=run, args=(term, intensity, parallel, k))
+               for k, (term, intensity) in enumerate(settings)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for k in range(4):
+        np.testing.assert_array_equal(parallel[k], serial[k], err_msg=str(settings[k]))
+
+
+def test_close_and_deletion_while_the_analysis_thread_is_busy(music):
+    # the LTAS fit keeps the engine's analysis thread busy for milliseconds per analysis: close() and
+    # the last reference's deletion must wait for it (or end it) without a hang, and later blocks work
+    for _ in range(3):
+        p = semeq_rt.Processor("warm", realtime=True, analysis="ltas", analysis_interval=0.1)
+        stream(p, music[:, : 4 * SR], 512)
+        assert p.realtime_running
+        p.close()
+        assert not p.realtime_running
+        out = stream(p, music[:, 4 * SR:], 512)  # synchronous from here
+        assert np.all(np.isfinite(out))
+        q = semeq_rt.Processor("bright", realtime=True, analysis="ltas", analysis_interval=0.1)
+        stream(q, music[:, : 4 * SR], 512)
+        del q

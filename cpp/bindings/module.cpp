@@ -16,6 +16,8 @@
 #include <vector>
 
 #include "../src/dispatch.h"
+#include "analysis.h"
+#include "processor.h"
 #include "semeq/filter_bank.h"
 #include "semeq/isa.h"
 #include "semeq/rbj.h"
@@ -191,7 +193,10 @@ PyObject* processInplaceMethod(PyObject* self, PyObject* x) {
 }  // namespace
 
 PYBIND11_MODULE(_core, m) {
-    m.doc() = "semeq native DSP core (C++): RBJ designs and the SIMD filter bank. Use semeq_rt.FilterBank.";
+    m.doc() = "semeq native core (C++): RBJ designs, the SIMD filter bank and the real-time engine. Use "
+              "semeq_rt.FilterBank and semeq_rt.Processor.";
+    bindProcessor(m);
+    bindAnalysis(m);
     // std::invalid_argument from the core becomes ValueError (pybind11's standard translation).
     py::class_<PyFilterBank> cls(m, "FilterBank");
     cls.def(py::init<double, int, int, double>(), py::arg("sample_rate") = 48000.0, py::arg("channels") = 2,

@@ -9,12 +9,11 @@ into the audio's tonal balance.
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
 
-from . import eqdef, ltas, validate
+from . import _core, eqdef, ltas, validate
 from .semantics import fit_latent, get_bundle, term_scores
 
 METHODS = ("encoder", "ltas")
@@ -22,10 +21,6 @@ METHODS = ("encoder", "ltas")
 _BATCH = 32
 #: STFT frames per chunk when the LTAS of a long signal is taken.
 _CHUNK_FRAMES = 256
-#: A stream's frames are computed this many at a time (0.34 s of stream at 48 kHz): per frame, one
-#: FFT call for 4 costs 26 µs against 41 µs alone (numpy's Python overhead); the block that starts an
-#: analysis computes at most 3 that are pending.
-FRAME_BATCH = 4
 
 
 def resample(mid, rate_in, rate_out) -> np.ndarray:
@@ -48,13 +43,30 @@ def check_method(method) -> str:
 def frame_geometry(n_fft, hop, sample_rate, model_rate) -> tuple:
     """(n_fft, hop) at ``sample_rate`` for frames defined as (n_fft, hop) at ``model_rate``: the
     power of two at least as long in time (so the FFT bins are at most as wide as at the model's
-    rate and the 1/3-octave bands at 50 Hz keep their resolution), hop in the same proportion."""
-    scaled = 1 << max(0, math.ceil(math.log2(n_fft * sample_rate / model_rate) - 1e-9))
-    return scaled, max(1, hop * scaled // n_fft)
+    rate and the 1/3-octave bands at 50 Hz keep their resolution), hop in the same proportion (the
+    engine's definition, cpp/include/semeq/spectrum_meter.h)."""
+    return _core.frame_geometry(int(n_fft), int(hop), float(sample_rate), float(model_rate))
+
+
+def latent_of_balance(bundle, method, balance, fit_iterations=3, previous=None) -> np.ndarray:
+    """The latent of a tonal balance (dB on FREQ_GRID) by ``method``: the audio encoder's head
+    (``"encoder"``), or for ``"ltas"`` the balance's latent refined by ``semantics.fit_latent``,
+    ``fit_iterations`` steps from ``previous`` (the last result, so that the fit tracks one solution
+    smoothly) or else from the audio encoder's head, since the EQ encoder's latent of a music balance
+    lies far from the decoder's manifold (docs/audio-encoder.md); 0 steps: the EQ encoder's latent.
+    The Processor's engine calls this on each analysis."""
+    if method == "encoder":
+        return bundle.encode_balance(balance)
+    if not fit_iterations:
+        return bundle.encode_curve(balance)
+    start = bundle.encode_balance(balance) if previous is None else previous
+    return fit_latent(balance, start, bundle, fit_iterations)
 
 
 class BalanceMeter:
-    """Measures the tonal balance of mono audio at ``sample_rate`` and its latent.
+    """Measures the tonal balance of mono audio at ``sample_rate`` and its latent, for whole signals
+    (``analyze``; the Processor's engine measures its stream the same way in C++,
+    cpp/include/semeq/spectrum_meter.h, and tests/test_engine.py compares the two).
 
     ``window`` is the number of samples at ``sample_rate`` that one measurement uses: the audio
     encoder's window, converted to this rate (the LTAS method uses the same span, so that the two
@@ -63,14 +75,9 @@ class BalanceMeter:
     ``neutral_reference``), for the LTAS method semeq_rt.ltas's, both scaled to this rate by
     ``frame_geometry`` (at the model's rate, the definition itself).
 
-    Whole signals: ``measure`` (latents of windows; the encoder method runs the full audio encoder,
-    resampling to its rate), ``window_densities``, ``balance_db``. Streams: ``push`` computes each
-    frame once, after the stream passes its end (a multiple of ``hop`` of the stream position);
-    ``stream_power`` is the mean periodogram of the latest window's frames (aligned with the stream
-    rather than with the window's start: the same measurement). ``density_of_power`` turns a mean
-    periodogram into what the Processor averages over time: the 1/3-octave power density on the
-    whole FREQ_GRID (the long-term spectrum), from which ``measurement`` gives the balance, where the
-    audio has content, and the latent.
+    ``density`` is the 1/3-octave power density on the whole FREQ_GRID (the long-term spectrum),
+    ``balance_db`` the balance compared with the reference where the audio has content, ``measure``
+    the latents of windows (the encoder method runs the full audio encoder, resampling to its rate).
     """
 
     def __init__(self, bundle, sample_rate, method="encoder"):
@@ -86,121 +93,27 @@ class BalanceMeter:
         if defined[0] % defined[1]:
             raise ValueError(f"frames of {defined[0]} samples {defined[1]} apart: the hop must divide the frame length")
         self.n_fft, self.hop = frame_geometry(*defined[:2], self.sample_rate, defined[2])
-        # 1/3-octave bands on the whole FREQ_GRID: the analysis band's for the balance, all of them for
-        # loudness. Bands above this rate's Nyquist frequency get no bins (0/0 in the smoothing):
-        # their power is 0, and they hold no content
+        # 1/3-octave bands on the whole FREQ_GRID. Bands above this rate's Nyquist frequency get no bins
+        # (0/0 in the smoothing): their power is 0, and they hold no content
         with np.errstate(invalid="ignore"):
             smoothing = np.nan_to_num(ltas.smoothing_matrix(self.sample_rate, self.n_fft, eqdef.FREQ_GRID))
-        # only the FFT bins that the 1/3-octave bands use are kept (at 48 kHz 1…1905 of 2049):
-        # less to store, average and smooth
+        # only the FFT bins that the 1/3-octave bands use are kept (at 48 kHz 1…1905 of 2049)
         used = np.flatnonzero(smoothing.any(axis=0))
         self._bins = slice(int(used[0]), int(used[-1]) + 1)
         self._smoothing = np.ascontiguousarray(smoothing[:, self._bins])
         self._hann = ltas.hann(self.n_fft)
-        self.frames_per_window = max(1, (self.window - self.n_fft) // self.hop + 1)
-        self._frame_power = np.zeros((self.frames_per_window, self._bins.stop - self._bins.start))
-        # room for a batch of frames and a block: push grows it (doubling) only for longer blocks
-        self._held_mid = np.zeros(self.n_fft + FRAME_BATCH * self.hop + 8192, dtype=np.float32)
-        self._work = (np.empty((FRAME_BATCH, self.n_fft)), np.empty((FRAME_BATCH, self.n_fft // 2 + 1), np.complex128))
-        self.reset()
-        # numpy plans an FFT size on its first use and ONNX Runtime allocates on a session's first
-        # run (~1 ms each): both happen here rather than in the first blocks that need them
-        np.fft.rfft(self._hann)
-        self.measurement(self.density_of_power(np.ones(self._frame_power.shape[1])))
-
-    def reset(self):
-        """Forget the stream (frames start again at position 0)."""
-        self._frame_power[:] = 0.0
-        self._frames_stored = 0
-        self._next_frame_end = self.n_fft  # stream position at which the next frame is complete
-        self._held = 0  # self._held_mid[:_held]: the stream from the next frame's start to now
-
-    def push(self, mid):
-        """Append the stream's next mono samples (non-finite ones count as 0). Frames are computed
-        ``FRAME_BATCH`` at a time as the stream completes them (and the rest when ``stream_power``
-        needs them); of a long push, only the frames of its last window."""
-        held, count_new = self._held, len(mid)
-        if held + count_new > len(self._held_mid):  # a block far longer than usual: make room for good
-            grown = np.empty(max(2 * len(self._held_mid), held + count_new), np.float32)
-            grown[:held] = self._held_mid[:held]
-            self._held_mid = grown
-        self._held_mid[held: held + count_new] = mid
-        self._held = held + count_new
-        if self._held >= self.n_fft + (FRAME_BATCH - 1) * self.hop:
-            self._compute_frames()
-
-    def _compute_frames(self):
-        """The frames that the samples held so far complete."""
-        n_fft, hop, held = self.n_fft, self.hop, self._held
-        data_start = self._next_frame_end - n_fft  # stream position of _held_mid[0]
-        position = data_start + held
-        if position < self._next_frame_end:
-            return
-        first = max(self._next_frame_end, position - position % hop - (self.frames_per_window - 1) * hop)
-        count = (position - first) // hop + 1
-        self._add_frames(self._held_mid[first - n_fft - data_start:], first, count)
-        self._next_frame_end = first + count * hop
-        self._held = position - (self._next_frame_end - n_fft)
-        self._held_mid[: self._held] = self._held_mid[held - self._held: held]
-
-    def _add_frames(self, span, first, count):
-        """Power spectra of ``count`` frames starting at ``span[0]``, ``hop`` apart, the first ending at
-        stream position ``first``, into their slots, FRAME_BATCH per FFT call (into preallocated work
-        arrays: this runs every few hops of the stream)."""
-        n_fft, hop = self.n_fft, self.hop
-        span = span[: (count - 1) * hop + n_fft]
-        if not np.isfinite(span).all():
-            span = np.where(np.isfinite(span), span, np.float32(0.0))
-        frames = ltas.frames_view(span, n_fft, hop)
-        for start in range(0, count, FRAME_BATCH):
-            rows = frames[start: start + FRAME_BATCH]
-            index = first // hop + start
-            slots = np.arange(index, index + len(rows)) % self.frames_per_window
-            # frame by frame the same numbers however the stream is split into blocks (frame_power)
-            self._frame_power[slots] = ltas.frame_power(rows, self._hann, self._bins, self._work)
-        self._frames_stored = min(self.frames_per_window, self._frames_stored + count)
-
-    def stream_power(self):
-        """Mean periodogram (at the bins the bands use) of the latest window's frames so far, or None
-        before the first frame."""
-        self._compute_frames()
-        if self._frames_stored == 0:
-            return None
-        return self._frame_power.sum(axis=0) / self._frames_stored
 
     def density_of_power(self, power) -> np.ndarray:
         """Mean periodogram(s) (..., bins) at the used bins → 1/3-octave power density (..., 121) on
-        FREQ_GRID (0 above the Nyquist frequency): the spectrum the Processor averages over time."""
+        FREQ_GRID (0 above the Nyquist frequency)."""
         return power @ self._smoothing.T
 
-    def measurement(self, density, fit_iterations=3, previous=None):
-        """(balance dB on FREQ_GRID, content mask over the analysis band's grid points, latent) of a
-        (time-averaged) density: the balance compared with the reference where the audio has
-        content (``ltas.content_mask``, ``ltas.balance_from_density``), and its latent (the audio
-        encoder's head; for the LTAS method, the balance's latent refined by ``semantics.fit_latent``,
-        ``fit_iterations`` steps from ``previous``, the last result, so that the fit tracks one
-        solution smoothly, or else from the audio encoder's head, since the EQ encoder's latent of a
-        music balance lies far from the decoder's manifold (docs/audio-encoder.md); 0 steps: the EQ
-        encoder's latent). The latent is None for silence (no content)."""
-        balance, content = self._balance_and_content(density)
-        if not content.any():
-            return balance, content, None
-        if self.method == "encoder":
-            return balance, content, self.bundle.encode_balance(balance)
-        if not fit_iterations:
-            return balance, content, self.bundle.encode_curve(balance)
-        start = self.bundle.encode_balance(balance) if previous is None else previous
-        return balance, content, fit_latent(balance, start, self.bundle, fit_iterations)
-
     def balance_db(self, mid) -> np.ndarray:
-        """The tonal balance (dB on FREQ_GRID, where the signal has content: ``measurement``) of a mono
-        signal of any length, with this meter's frames (shorter than one frame: zero-padded to one)."""
-        return self._balance_and_content(self.density(mid))[0]
-
-    def _balance_and_content(self, density):
-        band = np.asarray(density, dtype=np.float64)[ltas.BAND_MASK]
-        content = ltas.content_mask(band)
-        return ltas.balance_from_density(band, self.reference_db, content), content
+        """The tonal balance (dB on FREQ_GRID) of a mono signal of any length, with this meter's frames
+        (shorter than one frame: zero-padded to one), compared with the reference where the signal has
+        content (``ltas.content_mask``, ``ltas.balance_from_density``)."""
+        band = self.density(mid)[ltas.BAND_MASK]
+        return ltas.balance_from_density(band, self.reference_db, ltas.content_mask(band))
 
     def density(self, mid) -> np.ndarray:
         """The 1/3-octave power density on FREQ_GRID of a mono signal of any length, with this meter's
@@ -211,7 +124,7 @@ class BalanceMeter:
         if len(mid) < n_fft:
             mid = np.pad(mid, (0, n_fft - len(mid)))
         n_frames = (len(mid) - n_fft) // hop + 1
-        total = np.zeros(self._frame_power.shape[1])
+        total = np.zeros(self._bins.stop - self._bins.start)
         for first in range(0, n_frames, _CHUNK_FRAMES):
             count = min(_CHUNK_FRAMES, n_frames - first)
             chunk = mid[first * hop: first * hop + (count - 1) * hop + n_fft]
@@ -232,10 +145,6 @@ class BalanceMeter:
             at_model_rate = np.stack([resample(m, self.sample_rate, self.bundle.sample_rate) for m in mids])
             latents = self.bundle.encode_audio(_fit_length(at_model_rate, self.bundle.window))
         return latents[0] if single else latents
-
-    def window_densities(self, mids) -> np.ndarray:
-        """What a stream measures (``density_of_power``) on each whole window (n, window): (n, 121)."""
-        return np.stack([self.density(m) for m in np.atleast_2d(mids)])
 
 
 def _fit_length(windows, length) -> np.ndarray:

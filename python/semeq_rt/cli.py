@@ -41,8 +41,8 @@ def _intensity(text):
         value = float(text)
     except ValueError:
         value = float("nan")
-    if not 0.0 <= value <= 1.0:
-        raise argparse.ArgumentTypeError(f"must be a number in [0, 1], got {text!r}")
+    if not -1.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"must be a number in [-1, 1], got {text!r}")
     return value
 
 
@@ -172,7 +172,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("output", help="output file; its extension picks the format (sample rate, channels "
                                   "and, where the format allows, the subtype are kept)")
     p.add_argument("-t", "--term", default="warm", help="a word, or a blend like warm:0.7,airy:0.3 (default warm)")
-    p.add_argument("-i", "--intensity", type=_intensity, default=1.0, help="0–1 (default 1)")
+    p.add_argument("-i", "--intensity", type=_intensity, default=1.0,
+                   help="-1 to 1: 1 moves the audio into the word's range, 0 leaves it unchanged, negative values "
+                        "move it away from the word (default 1)")
     p.add_argument("--mode", choices=("adaptive", "static"), default="adaptive",
                    help="adaptive: move the audio's own balance toward the word; static: the word's fixed curve")
     p.add_argument("--analysis", choices=("encoder", "ltas"), default="encoder",
@@ -200,7 +202,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("plot", help="plot a word's (or blend's) EQ curve to a PNG file")
     p.add_argument("term", help="a word, or a blend like warm:0.7,airy:0.3")
     p.add_argument("output", metavar="PNG", help="image file (.png added when it has no extension)")
-    p.add_argument("-i", "--intensity", type=_intensity, default=1.0, help="0–1: the gains' scale (default 1)")
+    p.add_argument("-i", "--intensity", type=_intensity, default=1.0,
+                   help="-1 to 1: the gains' scale (negative: the word's EQ inverted; default 1)")
     overwrite_flag(p)
     p.set_defaults(run=_cmd_plot)
 

@@ -20,7 +20,7 @@ import math
 
 import numpy as np
 
-SHELF_Q = 1.0 / math.sqrt(2.0)
+SHELF_Q = math.sqrt(0.5)  # 1/sqrt(2), correctly rounded (as the C++ kShelfQ)
 
 #: Filter types the core implements, in the order of their integer codes in C++ (``BandType``).
 BAND_TYPES = ("peak", "lowshelf", "highshelf", "lowpass", "highpass")

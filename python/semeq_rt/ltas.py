@@ -108,18 +108,11 @@ def frames_view(signal, n_fft: int, hop: int) -> np.ndarray:
     return np.lib.stride_tricks.as_strided(signal, (count, n_fft), (hop * step, step), writeable=False)
 
 
-def frame_power(frames, window, bins=slice(None), work=None) -> np.ndarray:
+def frame_power(frames, window, bins=slice(None)) -> np.ndarray:
     """Periodograms |X_k|^2 (count, bins) of ``frames`` (count, n_fft) times ``window``, at the FFT bins
-    ``bins``: the one periodogram of every analysis path (whole files, chunked files, streams).
-
-    ``work``: optional preallocated (windowed, spectra) arrays of at least count rows, float64 (·, n_fft)
-    and complex128 (·, n_fft // 2 + 1), for callers on the audio path. numpy transforms the rows of a
-    batch one by one, so a frame gets the same numbers whichever frames share its call."""
-    if work is None:
-        spectra = np.fft.rfft(frames * window, axis=-1)[:, bins]
-    else:
-        windowed = np.multiply(frames, window, out=work[0][: len(frames)])
-        spectra = np.fft.rfft(windowed, axis=-1, out=work[1][: len(frames)])[:, bins]
+    ``bins``: the one periodogram of every Python analysis path (whole files, chunked files; the
+    engine's streams compute the same in C++, semeq/spectrum_meter.h)."""
+    spectra = np.fft.rfft(frames * window, axis=-1)[:, bins]
     return spectra.real ** 2 + spectra.imag ** 2
 
 
@@ -153,8 +146,7 @@ def ltas_db(audio, sample_rate: float = SAMPLE_RATE, n_fft: int = N_FFT) -> np.n
 
 def balance_from_power(power, smoothing, reference_db=None) -> np.ndarray:
     """Mean periodogram(s) (..., bins) → tonal balance (..., 121): 1/3-octave level minus the reference
-    (default MUSIC_REFERENCE_DB), band mean removed, held outside the band, clipped to ±BALANCE_LIMIT_DB.
-    For callers that accumulate the periodogram themselves (streaming analysis)."""
+    (default MUSIC_REFERENCE_DB), band mean removed, held outside the band, clipped to ±BALANCE_LIMIT_DB."""
     return balance_from_density(power @ smoothing.T, reference_db)
 
 

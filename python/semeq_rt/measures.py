@@ -17,7 +17,7 @@ _N_FFT = 8192
 #: ITU-R BS.1770 K-weighting as two RBJ designs that hold at any sample rate: the pre-filter's high
 #: shelf and the RLB high-pass (pyloudnorm's choice; at 48 kHz within 0.05 dB of the standard's
 #: published coefficients from 10 Hz to 23 kHz: tests/test_measures.py).
-K_WEIGHTING_BANDS = (("highshelf", 1500.0, 4.0, 1.0 / np.sqrt(2.0)), ("highpass", 38.0, 0.0, 0.5))
+K_WEIGHTING_BANDS = (("highshelf", 1500.0, 4.0, eqdef.SHELF_Q), ("highpass", 38.0, 0.0, 0.5))
 #: BS.1770 gating: 400 ms blocks every 100 ms, absolute gate −70 LKFS, relative gate −10 LU.
 _SEGMENT_SECONDS = 0.1
 _SEGMENTS_PER_BLOCK = 4

@@ -1,0 +1,392 @@
+#include "semeq/processor.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <stdexcept>
+#include <string>
+
+#include "semeq/tonal_balance.h"
+
+namespace semeq {
+
+namespace {
+
+std::string num(double v) {
+    char text[32];
+    std::snprintf(text, sizeof text, "%g", v);
+    return text;
+}
+
+void checkRange(const char* name, double value, double low, double high, bool lowIncluded, const char* unit) {
+    const bool ok = std::isfinite(value) && (lowIncluded ? value >= low : value > low) && value <= high;
+    if (!ok)
+        throw std::invalid_argument(std::string(name) + " " + num(value) + " " + unit + " is outside the accepted range " +
+                                    (lowIncluded ? "[" : "(") + num(low) + ", " + num(high) + "] " + unit);
+}
+
+// Python's round(): half to even (the default floating-point rounding mode)
+int64_t roundEven(double x) { return static_cast<int64_t>(std::nearbyint(x)); }
+
+// Poll period of the idle analysis thread: the audio thread signals it through an atomic flag only (no
+// system call on the audio path); analyses are seconds apart, so 1 ms of delay is nothing.
+constexpr auto kWorkerPoll = std::chrono::milliseconds(1);
+
+}  // namespace
+
+Processor::Processor(const ProcessorOptions& options, std::shared_ptr<AnalysisModel> model, const double* centre,
+                     const double* spread, double intensity)
+    : options_(options),
+      model_(std::move(model)),
+      dim_(model_ ? model_->latentDim() : 0),
+      correction_((checkRange("sample_rate", options.sampleRate, 8000.0, 192000.0, true, "Hz"), options.sampleRate),
+                  options.maxBoostDb, options.maxCutDb),
+      bank_(options.sampleRate, options.channels, 16, options.smoothingMs),
+      gain_(static_cast<int64_t>(options.smoothingMs * 1e-3 * options.sampleRate)) {
+    if (!model_) throw std::invalid_argument("the Processor needs a model");
+    if (dim_ < 2 || dim_ > kMaxLatentDim)
+        throw std::invalid_argument("latent dimension " + std::to_string(dim_) + " is outside the accepted range 2.." +
+                                    std::to_string(kMaxLatentDim));
+    checkRange("max_boost_db", options.maxBoostDb, 0.0, 48.0, false, "dB");
+    checkRange("max_cut_db", options.maxCutDb, 0.0, 48.0, false, "dB");
+    checkRange("intensity", intensity, -1.0, 1.0, true, "");
+    intensity_ = intensity;
+    std::array<double, eq::kGridPoints> referencePower{};
+    for (int i = 0; i < eq::kGridPoints; ++i) referencePower[i] = std::pow(10.0, options.referenceDb[i] / 10.0);
+    referenceWeights_.assign(correction_.points(), 0.0);
+    correction_.loudnessWeights(referencePower.data(), referenceWeights_.data());
+    if (options.adaptive) {
+        checkRange("analysis_interval", options.analysisInterval, 0.1, 60.0, true, "s");
+        checkRange("adaptation_time", options.adaptationTime, 0.0, 3600.0, false, "s");
+        if (!(options.modelSampleRate > 0.0) || options.modelWindow < 1 || options.frameSize < 4 ||
+            options.frameHop < 1 || !(options.frameSampleRate > 0.0))
+            throw std::invalid_argument("the model's analysis (sample rates, window, frames) must be positive");
+        const FrameGeometry frames =
+            frameGeometry(options.frameSize, options.frameHop, options.sampleRate, options.frameSampleRate);
+        const auto window = roundEven(options.modelWindow * options.sampleRate / options.modelSampleRate);
+        meter_ = std::make_unique<SpectrumMeter>(options.sampleRate, frames.nFft, frames.hop, static_cast<int>(window));
+        interval_ = std::max<int64_t>(1, roundEven(options.analysisInterval * options.sampleRate));
+        ema_ = 1.0 - std::exp(-options.analysisInterval / options.adaptationTime);
+        mid_.assign(kChunk, 0.0f);
+        power_.assign(meter_->usedBins(), 0.0);
+        pendingPower_.assign(meter_->usedBins(), 0.0);
+    }
+    std::copy(centre, centre + dim_, centre_.begin());
+    std::copy(spread, spread + dim_, spread_.begin());
+    model_->decode(centre_.data(), 1, targetParams_.data());
+    {
+        std::lock_guard<std::mutex> lock(controlMutex_);
+        resetStream();
+        update();
+        gain_.reset(gain_.target());  // like the first bands, the first gain applies at once
+    }
+    if (options.realtime && options.adaptive) worker_ = std::thread(&Processor::workerLoop, this);
+}
+
+Processor::~Processor() { close(); }
+
+void Processor::close() {
+    stop_.store(true);
+    if (worker_.joinable()) worker_.join();
+}
+
+// ------------------------------------------------------------------------------------------------
+// control
+
+void Processor::setTarget(const double* centre, const double* spread) {
+    std::array<double, eq::kNumParams> params{};
+    model_->decode(centre, 1, params.data());  // the model call outside the lock
+    std::lock_guard<std::mutex> lock(controlMutex_);
+    std::copy(centre, centre + dim_, centre_.begin());
+    std::copy(spread, spread + dim_, spread_.begin());
+    targetParams_ = params;
+    update();
+}
+
+void Processor::setIntensity(double intensity) {
+    checkRange("intensity", intensity, -1.0, 1.0, true, "");
+    std::lock_guard<std::mutex> lock(controlMutex_);
+    intensity_ = intensity;
+    update();
+}
+
+void Processor::update() {
+    double boost, cut, levelChange;
+    if (!options_.adaptive) {
+        eq::paramsToBands(targetParams_.data(), options_.sampleRate, intensity_, plan_.bands.data());
+        plan_.count = eq::kNumBands;
+        correction_.bandsResponseDb(plan_.bands.data(), eq::kNumBands, scratchResponse_.data());
+        levelChange = correction_.levelChangeDb(scratchResponse_.data(), referenceWeights_.data());
+        const double offset = options_.loudnessCompensation ? levelChange : 0.0;
+        const auto& grid = eq::freqGrid();
+        boost = -INFINITY, cut = INFINITY;
+        for (int i = 0; i < correction_.points(); ++i)
+            if (grid[i] >= eq::kAnalysisLowHz && grid[i] <= eq::kAnalysisHighHz) {
+                boost = std::max(boost, scratchResponse_[i] - offset);
+                cut = std::min(cut, scratchResponse_[i] - offset);
+            }
+    } else {
+        if (!hasAudio_ || intensity_ == 0.0)
+            correction_.flat(targetParams_.data(), plan_);  // nothing measured or nothing to apply: flat
+        else
+            correction_.plan(zAudio_.data(), centre_.data(), spread_.data(), dim_, intensity_, density_.data(), *model_,
+                             plan_);
+        levelChange = plan_.levelChangeDb;
+        const double offset = options_.loudnessCompensation ? 0.0 : levelChange;
+        boost = plan_.largestBoostDb + offset;
+        cut = plan_.largestCutDb + offset;
+    }
+    largestBoost_ = std::max(largestBoost_, boost);
+    largestCut_ = std::min(largestCut_, cut);
+    bank_.setBands(plan_.bands.data(), plan_.count);
+    if (options_.loudnessCompensation) gain_.setTarget(std::pow(10.0, -levelChange / 20.0));
+}
+
+// ------------------------------------------------------------------------------------------------
+// streaming
+
+void Processor::process(const float* const* in, float* const* out, int64_t frames) {
+    const int channels = options_.channels;
+    const float* inAt[kMaxChannels];
+    float* outAt[kMaxChannels];
+    int64_t done = 0;
+    while (done < frames) {
+        int64_t n = std::min(kChunk, frames - done);
+        if (options_.adaptive) n = std::min(n, untilAnalysis_);
+        for (int c = 0; c < channels; ++c) {
+            inAt[c] = in[c] + done;
+            outAt[c] = out[c] + done;
+        }
+        processSegment(inAt, outAt, n);
+        done += n;
+    }
+}
+
+void Processor::processSegment(const float* const* in, float* const* out, int64_t frames) {
+    const int channels = options_.channels;
+    if (options_.adaptive) {
+        // the input's mid (mean of the channels, each scaled before the sum, which so never overflows);
+        // non-finite samples count as 0, as in the filter bank
+        const float scale = 1.0f / static_cast<float>(channels);
+        for (int64_t i = 0; i < frames; ++i) {
+            float sum = std::isfinite(in[0][i]) ? in[0][i] * scale : 0.0f;
+            for (int c = 1; c < channels; ++c)
+                if (std::isfinite(in[c][i])) sum += in[c][i] * scale;
+            mid_[i] = std::isfinite(sum) ? sum : 0.0f;
+        }
+        meter_->push(mid_.data(), frames);
+    }
+    bank_.process(in, out, frames);
+    gain_.apply(out, channels, frames);
+    const int64_t seen = samplesSeen_.load(std::memory_order_relaxed) + frames;
+    samplesSeen_.store(seen, std::memory_order_relaxed);
+    if (options_.adaptive) {
+        untilAnalysis_ -= frames;
+        if (untilAnalysis_ == 0) {
+            untilAnalysis_ = nextAnalysisAfter(seen);
+            startAnalysis(seen < meter_->windowSamples());
+        }
+    }
+}
+
+int64_t Processor::nextAnalysisAfter(int64_t position) const noexcept {
+    const int64_t window = meter_->windowSamples();
+    for (double seconds : kEarlyAnalysesS) {
+        const int64_t early = roundEven(seconds * options_.sampleRate);
+        if (position < early && early < window) return early - position;
+    }
+    return position < window ? window - position : interval_;
+}
+
+void Processor::startAnalysis(bool growing) {
+    if (!meter_->meanPower(power_.data())) return;
+    if (!worker_.joinable()) {
+        measure(power_.data(), growing);
+    } else if (pending_.load(std::memory_order_acquire)) {
+        skipped_.fetch_add(1, std::memory_order_relaxed);  // the thread is still on the previous window
+    } else {
+        std::copy(power_.begin(), power_.end(), pendingPower_.begin());
+        pendingGrowing_ = growing;
+        pending_.store(true, std::memory_order_release);
+    }
+}
+
+void Processor::measure(const double* power, bool growing) {
+    std::array<double, eq::kGridPoints> density{}, averaged{}, balance{};
+    meter_->density(power, density.data());
+    for (double d : density)
+        if (!std::isfinite(d)) return;
+    std::array<double, kMaxLatentDim> start{}, z{};
+    bool hasStart;
+    uint64_t generation;
+    {
+        std::lock_guard<std::mutex> lock(controlMutex_);
+        if (!hasDensity_ || growing) {
+            density_ = density;  // a growing window holds the whole stream so far: it replaces the average
+        } else {
+            for (int i = 0; i < eq::kGridPoints; ++i) density_[i] = density_[i] + ema_ * (density[i] - density_[i]);
+        }
+        hasDensity_ = true;
+        generation = ++generation_;
+        averaged = density_;
+        hasStart = hasAudio_;
+        start = zAudio_;
+    }
+    // the model call outside the lock
+    int first, last;
+    const bool content = balance::contentSpan(averaged.data() + eq::analysisFirst(), &first, &last);
+    if (content) {
+        balance::balanceFromDensity(averaged.data() + eq::analysisFirst(), options_.referenceDb.data(), first, last,
+                                    balance.data());
+        model_->measure(balance.data(), hasStart ? start.data() : nullptr, z.data());
+    }
+    std::lock_guard<std::mutex> lock(controlMutex_);
+    if (generation_ != generation) return;  // reset or primed meanwhile
+    hasAudio_ = content;
+    zAudio_ = z;
+    analyses_.fetch_add(1, std::memory_order_relaxed);
+    update();
+}
+
+void Processor::prime(const float* const* in, int64_t frames) {
+    if (!options_.adaptive) return;
+    const int channels = options_.channels;
+    const int64_t window = meter_->windowSamples();
+    std::vector<double> mid(std::max<int64_t>(frames, window), 0.0);
+    for (int64_t i = 0; i < frames; ++i) {
+        double sum = 0.0;
+        for (int c = 0; c < channels; ++c) sum += static_cast<double>(in[c][i]);
+        const double mean = sum / channels;
+        mid[i] = std::isfinite(mean) ? mean : 0.0;
+    }
+    // windows every analysis interval (a short clip: one zero-padded window), their densities averaged
+    const int64_t step = std::max<int64_t>(1, interval_);
+    const int64_t count = (static_cast<int64_t>(mid.size()) - window) / step + 1;
+    std::array<double, eq::kGridPoints> density{}, one{}, balance{};
+    for (int64_t k = 0; k < count; ++k) {
+        meter_->signalDensity(mid.data() + k * step, window, one.data());
+        for (int i = 0; i < eq::kGridPoints; ++i) density[i] += one[i];
+    }
+    for (double& d : density) d /= static_cast<double>(count);
+    std::array<double, kMaxLatentDim> z{};
+    int first, last;
+    const bool content = balance::contentSpan(density.data() + eq::analysisFirst(), &first, &last);
+    if (content) {
+        balance::balanceFromDensity(density.data() + eq::analysisFirst(), options_.referenceDb.data(), first, last,
+                                    balance.data());
+        model_->measure(balance.data(), nullptr, z.data());  // the model call before the lock
+    }
+    std::lock_guard<std::mutex> lock(controlMutex_);
+    const bool atOnce = samplesSeen_.load() == 0;
+    if (atOnce) {
+        bank_.reset();                // the next setBands applies at once
+        untilAnalysis_ = window;      // no early analyses: the primed one is better
+    }
+    density_ = density;
+    hasDensity_ = true;
+    ++generation_;
+    hasAudio_ = content;
+    zAudio_ = z;
+    update();
+    if (atOnce) gain_.reset(gain_.target());
+}
+
+void Processor::reset() {
+    bank_.reset();
+    std::lock_guard<std::mutex> lock(controlMutex_);
+    resetStream();
+    update();
+    gain_.reset(gain_.target());
+}
+
+void Processor::resetStream() {
+    samplesSeen_.store(0);
+    analyses_.store(0);
+    skipped_.store(0);
+    hasDensity_ = hasAudio_ = false;
+    ++generation_;
+    largestBoost_ = largestCut_ = 0.0;
+    if (options_.adaptive) {
+        meter_->reset();
+        untilAnalysis_ = nextAnalysisAfter(0);
+    }
+}
+
+void Processor::workerLoop() {
+    while (!stop_.load(std::memory_order_relaxed)) {
+        if (!pending_.load(std::memory_order_acquire)) {
+            std::this_thread::sleep_for(kWorkerPoll);
+            continue;
+        }
+        try {
+            measure(pendingPower_.data(), pendingGrowing_);
+        } catch (...) {
+            // a failed model call drops this analysis; the EQ stays as it is
+        }
+        pending_.store(false, std::memory_order_release);
+    }
+}
+
+// ------------------------------------------------------------------------------------------------
+// getters
+
+double Processor::intensity() const {
+    std::lock_guard<std::mutex> lock(controlMutex_);
+    return intensity_;
+}
+
+int Processor::eqBands(Band* out) const {
+    std::lock_guard<std::mutex> lock(controlMutex_);
+    std::copy(plan_.bands.begin(), plan_.bands.begin() + plan_.count, out);
+    return plan_.count;
+}
+
+bool Processor::audioLatent(double* out) const {
+    std::lock_guard<std::mutex> lock(controlMutex_);
+    if (hasAudio_) std::copy(zAudio_.begin(), zAudio_.begin() + dim_, out);
+    return hasAudio_;
+}
+
+bool Processor::contentSpanHz(double* low, double* high) const {
+    std::array<double, eq::kGridPoints> density;
+    {
+        std::lock_guard<std::mutex> lock(controlMutex_);
+        if (!hasDensity_) return false;
+        density = density_;
+    }
+    int first, last;
+    if (!balance::contentSpan(density.data() + eq::analysisFirst(), &first, &last)) return false;
+    *low = eq::freqGrid()[eq::analysisFirst() + first];
+    *high = eq::freqGrid()[eq::analysisFirst() + last];
+    return true;
+}
+
+double Processor::largestBoostDb() const {
+    std::lock_guard<std::mutex> lock(controlMutex_);
+    return largestBoost_;
+}
+
+double Processor::largestCutDb() const {
+    std::lock_guard<std::mutex> lock(controlMutex_);
+    return largestCut_;
+}
+
+double Processor::outputGainDb() const noexcept { return 20.0 * std::log10(gain_.published()); }
+
+void Processor::appliedResponseDb(const double* freqs, double* out, int64_t count) const {
+    for (int64_t j = 0; j < count; ++j)
+        if (!(freqs[j] > 0.0 && freqs[j] < options_.sampleRate / 2.0))
+            throw std::invalid_argument("frequencies must lie in (0, " + num(options_.sampleRate / 2.0) + ") Hz");
+    if (samplesSeen_.load() == 0) {  // before the first block: the EQ that block applies at once
+        std::lock_guard<std::mutex> lock(controlMutex_);
+        const double gain = 20.0 * std::log10(gain_.target());
+        for (int64_t j = 0; j < count; ++j) out[j] = bank_.responseDb(freqs[j]) + gain;
+        return;
+    }
+    bank_.appliedResponseDb(freqs, out, count);
+    const double gain = outputGainDb();
+    for (int64_t j = 0; j < count; ++j) out[j] += gain;
+}
+
+}  // namespace semeq

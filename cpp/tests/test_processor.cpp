@@ -1,0 +1,259 @@
+// semeq::Processor without Python: sample-exact streaming, the identity at intensity 0, no allocation
+// after construction in either schedule (every operator new of the binary counted, all threads), control
+// calls from another thread while process() runs (the ThreadSanitizer build runs this suite), and
+// processors in parallel threads giving the serial output. The model is a small fixed linear map (the
+// engine's interface is the point here; tests/test_processor.py runs the bundle's ONNX models).
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <cstdlib>
+#include <memory>
+#include <new>
+#include <random>
+#include <thread>
+#include <vector>
+
+#include "harness.h"
+#include "semeq/processor.h"
+
+namespace {
+
+std::atomic<bool> gCounting{false};
+std::atomic<long> gAllocations{0};
+
+void* counted(std::size_t size) {
+    if (gCounting.load(std::memory_order_relaxed)) gAllocations.fetch_add(1, std::memory_order_relaxed);
+    if (void* p = std::malloc(size ? size : 1)) return p;
+    throw std::bad_alloc();
+}
+
+}  // namespace
+
+void* operator new(std::size_t size) { return counted(size); }
+void* operator new[](std::size_t size) { return counted(size); }
+void* operator new(std::size_t size, const std::nothrow_t&) noexcept {
+    try {
+        return counted(size);
+    } catch (...) {
+        return nullptr;
+    }
+}
+void* operator new[](std::size_t size, const std::nothrow_t& t) noexcept { return operator new(size, t); }
+void operator delete(void* p) noexcept { std::free(p); }
+void operator delete[](void* p) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
+
+namespace {
+
+constexpr int kDim = 4;
+constexpr double kRate = 48000.0;
+
+// latent = (low, mid, high thirds' mean balance / 6, 0); a setting's gains follow the latent (shelves
+// at 150 Hz and 4 kHz, a peak at 1 kHz), so the adaptive EQ is the difference of two such settings.
+class LinearModel final : public semeq::AnalysisModel {
+public:
+    int latentDim() const override { return kDim; }
+    void measure(const double* balance, const double*, double* latent) override {
+        const int first = semeq::eq::analysisFirst(), n = semeq::eq::analysisCount();
+        for (int part = 0; part < 3; ++part) {
+            double sum = 0.0;
+            for (int i = part * n / 3; i < (part + 1) * n / 3; ++i) sum += balance[first + i];
+            latent[part] = sum / (n / 3) / 6.0;
+        }
+        latent[3] = 0.0;
+        calls.fetch_add(1, std::memory_order_relaxed);
+    }
+    void decode(const double* latents, int count, double* params) override {
+        for (int k = 0; k < count; ++k) {
+            const double* z = latents + k * kDim;
+            double* p = params + k * semeq::eq::kNumParams;
+            const double gains[3] = {std::clamp(6.0 * z[0], -12.0, 12.0), std::clamp(6.0 * z[1], -12.0, 12.0),
+                                     std::clamp(6.0 * z[2], -12.0, 12.0)};
+            const double setting[semeq::eq::kNumParams] = {gains[0], 150.0, 0.0,  300.0, 1.0,      gains[1], 1000.0,
+                                                           1.0,      0.0,   3000.0, 1.0, gains[2], 4000.0};
+            std::copy(setting, setting + semeq::eq::kNumParams, p);
+        }
+    }
+    std::atomic<int> calls{0};
+};
+
+const double kWarm[kDim] = {1.0, 0.2, -0.8, 0.0};
+const double kBright[kDim] = {-0.8, 0.1, 1.0, 0.0};
+const double kSpread[kDim] = {0.3, 0.3, 0.3, 1.0};
+
+semeq::ProcessorOptions options(bool realtime, bool adaptive = true) {
+    semeq::ProcessorOptions o;
+    o.sampleRate = kRate;
+    o.channels = 2;
+    o.realtime = realtime;
+    o.adaptive = adaptive;
+    o.loudnessCompensation = adaptive;
+    o.analysisInterval = 0.5;
+    o.adaptationTime = 2.0;
+    o.modelSampleRate = kRate;
+    o.modelWindow = 32768;
+    o.frameSize = 4096;
+    o.frameHop = 4096;
+    o.frameSampleRate = kRate;
+    return o;  // a flat reference
+}
+
+// Stereo noise, dark (one-pole low-passed), `seconds` long: [channel][sample].
+std::vector<std::vector<float>> darkNoise(double seconds, unsigned seed) {
+    std::mt19937 rng(seed);
+    std::normal_distribution<float> normal(0.0f, 0.1f);
+    const auto n = static_cast<size_t>(seconds * kRate);
+    std::vector<std::vector<float>> x(2, std::vector<float>(n));
+    for (auto& channel : x) {
+        float state = 0.0f;
+        for (float& v : channel) v = state = 0.97f * state + normal(rng);
+    }
+    return x;
+}
+
+// Streams x through p in blocks of the sizes in `blocks` (cycled) into y (allocated by the caller).
+void stream(semeq::Processor& p, const std::vector<std::vector<float>>& x, const std::vector<int64_t>& blocks,
+            std::vector<std::vector<float>>& y) {
+    int64_t at = 0;
+    size_t k = 0;
+    while (at < static_cast<int64_t>(x[0].size())) {
+        const int64_t n = std::min<int64_t>(blocks[k++ % blocks.size()], x[0].size() - at);
+        const float* in[2] = {x[0].data() + at, x[1].data() + at};
+        float* out[2] = {y[0].data() + at, y[1].data() + at};
+        p.process(in, out, n);
+        at += n;
+    }
+}
+
+std::vector<std::vector<float>> run(semeq::Processor& p, const std::vector<std::vector<float>>& x,
+                                    const std::vector<int64_t>& blocks) {
+    std::vector<std::vector<float>> y(2, std::vector<float>(x[0].size()));
+    stream(p, x, blocks, y);
+    return y;
+}
+
+}  // namespace
+
+TEST(processor, output_does_not_depend_on_the_block_size) {
+    const auto x = darkNoise(4.0, 1);
+    std::vector<std::vector<float>> first;
+    for (const std::vector<int64_t>& blocks : {std::vector<int64_t>{512}, {1, 7, 4096, 333}, {48000 * 4}}) {
+        semeq::Processor p(options(false), std::make_shared<LinearModel>(), kWarm, kSpread, 1.0);
+        const auto y = run(p, x, blocks);
+        CHECK(p.analyses() > 3, "analyses %lld", static_cast<long long>(p.analyses()));
+        if (first.empty())
+            first = y;
+        else
+            CHECK(y == first, "output differs with another split of the stream");
+    }
+    double diff = 0.0;
+    for (size_t i = 0; i < x[0].size(); ++i) diff = std::max(diff, std::fabs(double(first[0][i]) - x[0][i]));
+    CHECK(diff > 1e-3, "the EQ changed nothing (%g)", diff);
+}
+
+TEST(processor, intensity_zero_is_the_identity) {
+    const auto x = darkNoise(3.0, 2);
+    semeq::Processor p(options(false), std::make_shared<LinearModel>(), kWarm, kSpread, 0.0);
+    const auto y = run(p, x, {512});
+    CHECK(y == x, "intensity 0 changed the audio");
+    CHECK(p.analyses() > 0, "no analysis ran");
+}
+
+TEST(processor, no_allocation_after_construction_in_either_schedule) {
+    const auto x = darkNoise(20.0, 3);
+    for (bool realtime : {false, true}) {
+        auto model = std::make_shared<LinearModel>();
+        semeq::Processor p(options(realtime), model, kWarm, kSpread, 1.0);
+        std::vector<std::vector<float>> y(2, std::vector<float>(x[0].size()));
+        const std::vector<int64_t> blocks{512, 128, 1000};
+        std::atomic<bool> done{false};
+        gAllocations.store(0);
+        std::thread control([&] {  // term and intensity changes while blocks and analyses run
+            int k = 0;
+            while (!done.load()) {
+                p.setTarget(k % 2 ? kWarm : kBright, kSpread);
+                p.setIntensity((k % 5) / 4.0);
+                double freqs[3] = {100.0, 1000.0, 10000.0}, response[3];
+                p.appliedResponseDb(freqs, response, 3);
+                ++k;
+                std::this_thread::sleep_for(std::chrono::milliseconds(2));
+            }
+        });
+        gCounting.store(true);  // from here: the stream, its analyses, and the control thread's calls
+        { std::vector<int> probe(4); (void)probe; }  // the counter counts (one allocation)
+        CHECK(gAllocations.exchange(0) == 1, "the allocation counter missed an allocation");
+        stream(p, x, blocks, y);
+        done.store(true);
+        control.join();
+        gCounting.store(false);
+        CHECK(gAllocations.load() == 0, "%s: %ld allocations after construction", realtime ? "realtime" : "deterministic",
+              gAllocations.load());
+        CHECK(model->calls.load() > 10, "%s: %d analyses", realtime ? "realtime" : "deterministic", model->calls.load());
+        bool finite = true;
+        for (const auto& channel : y)
+            for (float v : channel) finite = finite && std::isfinite(v);
+        CHECK(finite, "non-finite output");
+    }
+}
+
+TEST(processor, realtime_control_from_another_thread_and_close_while_busy) {
+    const auto x = darkNoise(6.0, 4);
+    for (int round = 0; round < 3; ++round) {
+        auto p = std::make_unique<semeq::Processor>(options(true), std::make_shared<LinearModel>(), kWarm, kSpread, 1.0);
+        std::atomic<bool> done{false};
+        std::thread control([&] {
+            for (int k = 0; !done.load(); ++k) {
+                p->setIntensity(k % 3 / 2.0);
+                p->setTarget(k % 2 ? kWarm : kBright, kSpread);
+                (void)p->largestBoostDb();
+                (void)p->outputGainDb();
+                double z[kDim];
+                (void)p->audioLatent(z);
+            }
+        });
+        run(*p, x, {256});
+        done.store(true);
+        control.join();
+        if (round == 1) p->close();
+        p.reset();  // deletion while the analysis thread may be busy
+    }
+}
+
+TEST(processor, parallel_processors_give_the_serial_output) {
+    const auto x = darkNoise(3.0, 5);
+    std::vector<std::vector<std::vector<float>>> serial, parallel(4);
+    for (int i = 0; i < 4; ++i) {
+        semeq::Processor p(options(false), std::make_shared<LinearModel>(), i % 2 ? kWarm : kBright, kSpread, 0.25 * (i + 1));
+        serial.push_back(run(p, x, {512}));
+    }
+    std::vector<std::thread> threads;
+    for (int i = 0; i < 4; ++i)
+        threads.emplace_back([&, i] {
+            semeq::Processor p(options(false), std::make_shared<LinearModel>(), i % 2 ? kWarm : kBright, kSpread,
+                               0.25 * (i + 1));
+            parallel[i] = run(p, x, {512});
+        });
+    for (auto& t : threads) t.join();
+    for (int i = 0; i < 4; ++i) CHECK(parallel[i] == serial[i], "processor %d differs from its serial run", i);
+}
+
+TEST(processor, options_out_of_range_are_refused) {
+    auto o = options(false);
+    o.analysisInterval = 0.01;
+    bool refused = false;
+    try {
+        semeq::Processor p(o, std::make_shared<LinearModel>(), kWarm, kSpread, 1.0);
+    } catch (const std::invalid_argument& e) {
+        refused = std::string(e.what()).find("analysis_interval") != std::string::npos;
+    }
+    CHECK(refused, "analysis_interval 0.01 s accepted");
+    semeq::Processor p(options(false), std::make_shared<LinearModel>(), kWarm, kSpread, 1.0);
+    refused = false;
+    try {
+        p.setIntensity(1.5);
+    } catch (const std::invalid_argument&) {
+        refused = true;
+    }
+    CHECK(refused && p.intensity() == 1.0, "intensity 1.5 accepted");
+}
