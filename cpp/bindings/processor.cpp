@@ -145,6 +145,12 @@ public:
         engine_->reset();
     }
 
+    void close() {
+        py::gil_scoped_release release;
+        std::lock_guard<std::mutex> lock(streamMutex_);
+        engine_->close();
+    }
+
 private:
     std::unique_ptr<semeq::Processor> engine_;
     std::mutex streamMutex_;  // process / prime / reset: one at a time
@@ -216,7 +222,7 @@ void bindProcessor(py::module_& m) {
         .def("_prime", &PyProcessor::prime)
         .def("reset", &PyProcessor::reset, "reset()\n\nForget the stream: filter state, the analysis frames and the "
                                            "measured balance.")
-        .def("close", [](PyProcessor& self) { self.engine().close(); }, py::call_guard<py::gil_scoped_release>(),
+        .def("close", &PyProcessor::close,
              "close()\n\nStop the analysis thread (realtime mode). Later process() calls still work, analysing "
              "synchronously as with realtime=False.")
         .def("_applied_response",

@@ -1,5 +1,7 @@
 #include "semeq/processor.h"
 
+#include <cxxabi.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -321,6 +323,8 @@ void Processor::workerLoop() {
         }
         try {
             measure(pendingPower_.data(), pendingGrowing_);
+        } catch (const abi::__forced_unwind&) {
+            throw;  // the thread is being cancelled (e.g. a Python model call at interpreter exit)
         } catch (...) {
             // a failed model call drops this analysis; the EQ stays as it is
         }

@@ -21,14 +21,14 @@ RealFft::RealFft(int n) : n_(n), half_(n / 2) {
         for (int b = 0; b < bits; ++b) r |= ((i >> b) & 1) << (bits - 1 - b);
         bitReverse_[i] = r;
     }
-    const int twiddles = std::max(1, half_ / 2);
-    twiddleRe_.resize(twiddles);
-    twiddleIm_.resize(twiddles);
-    for (int j = 0; j < twiddles; ++j) {
-        const double a = -2.0 * kPi * j / half_;
-        twiddleRe_[j] = std::cos(a);
-        twiddleIm_[j] = std::sin(a);
-    }
+    // per stage (len = 8, 16, ..., half_), its len / 2 twiddles exp(-2 pi i j / len) one after another,
+    // so that a stage reads them contiguously (the compiler vectorises the butterflies then)
+    for (int len = 8; len <= half_; len <<= 1)
+        for (int j = 0; j < len / 2; ++j) {
+            const double a = -2.0 * kPi * j / len;
+            twiddleRe_.push_back(std::cos(a));
+            twiddleIm_.push_back(std::sin(a));
+        }
     splitRe_.resize(half_ + 1);
     splitIm_.resize(half_ + 1);
     for (int k = 0; k <= half_; ++k) {
@@ -54,17 +54,52 @@ void RealFft::complexTransform() noexcept {
         re[a + 1] = r1 + i3, im[a + 1] = i1 - r3;  // + (-i)(r3 + i i3)
         re[a + 3] = r1 - i3, im[a + 3] = i1 + r3;
     }
-    for (int len = half_ >= 4 ? 8 : 2; len <= half_; len <<= 1) {
-        const int step = half_ / len, h = len / 2;
-        for (int start = 0; start < half_; start += len) {
+    if (half_ == 2) {  // n = 4: one radix-2 stage
+        const double r = re[0] - re[1], i = im[0] - im[1];
+        re[0] += re[1], im[0] += im[1], re[1] = r, im[1] = i;
+        return;
+    }
+    // the remaining stages two at a time (radix 2^2: half the passes over memory), the last one alone if
+    // their count is odd; stage len's twiddles start at offset len / 2 - 4 of the tables
+    auto twiddles = [](int len) { return len / 2 - 4; };
+    int len = 8;
+    for (; 2 * len <= half_; len *= 4) {
+        const int h = len / 2;
+        const double* w1Re = twiddleRe_.data() + twiddles(len);
+        const double* w1Im = twiddleIm_.data() + twiddles(len);
+        const double* w2Re = twiddleRe_.data() + twiddles(2 * len);
+        const double* w2Im = twiddleIm_.data() + twiddles(2 * len);
+        for (int start = 0; start < half_; start += 2 * len) {
+            double* r0 = re + start;
+            double* i0 = im + start;
+            double *r1 = r0 + h, *i1 = i0 + h, *r2 = r0 + len, *i2 = i0 + len, *r3 = r2 + h, *i3 = i2 + h;
             for (int j = 0; j < h; ++j) {
-                const double wr = twiddleRe_[j * step], wi = twiddleIm_[j * step];
-                const int a = start + j, b = a + h;
-                const double tr = wr * re[b] - wi * im[b], ti = wr * im[b] + wi * re[b];
-                re[b] = re[a] - tr;
-                im[b] = im[a] - ti;
-                re[a] += tr;
-                im[a] += ti;
+                // stage len: (0, 1) and (2, 3) with W_len^j
+                double tr = w1Re[j] * r1[j] - w1Im[j] * i1[j], ti = w1Re[j] * i1[j] + w1Im[j] * r1[j];
+                const double a0r = r0[j] + tr, a0i = i0[j] + ti, a1r = r0[j] - tr, a1i = i0[j] - ti;
+                tr = w1Re[j] * r3[j] - w1Im[j] * i3[j], ti = w1Re[j] * i3[j] + w1Im[j] * r3[j];
+                const double a2r = r2[j] + tr, a2i = i2[j] + ti, a3r = r2[j] - tr, a3i = i2[j] - ti;
+                // stage 2 len: (0, 2) with W_2len^j, (1, 3) with W_2len^(j + h) = -i W_2len^j
+                tr = w2Re[j] * a2r - w2Im[j] * a2i, ti = w2Re[j] * a2i + w2Im[j] * a2r;
+                r0[j] = a0r + tr, i0[j] = a0i + ti, r2[j] = a0r - tr, i2[j] = a0i - ti;
+                const double vr = w2Im[j], vi = -w2Re[j];  // -i (w2Re + i w2Im)
+                tr = vr * a3r - vi * a3i, ti = vr * a3i + vi * a3r;
+                r1[j] = a1r + tr, i1[j] = a1i + ti, r3[j] = a1r - tr, i3[j] = a1i - ti;
+            }
+        }
+    }
+    if (len <= half_) {  // one radix-2 stage left
+        const int h = len / 2;
+        const double* wRe = twiddleRe_.data() + twiddles(len);
+        const double* wIm = twiddleIm_.data() + twiddles(len);
+        for (int start = 0; start < half_; start += len) {
+            double *aRe = re + start, *aIm = im + start, *bRe = aRe + h, *bIm = aIm + h;
+            for (int j = 0; j < h; ++j) {
+                const double tr = wRe[j] * bRe[j] - wIm[j] * bIm[j], ti = wRe[j] * bIm[j] + wIm[j] * bRe[j];
+                bRe[j] = aRe[j] - tr;
+                bIm[j] = aIm[j] - ti;
+                aRe[j] += tr;
+                aIm[j] += ti;
             }
         }
     }

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "harness.h"
+#include "linear_model.h"
 #include "semeq/processor.h"
 
 namespace {
@@ -46,41 +47,12 @@ void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
 
 namespace {
 
-constexpr int kDim = 4;
-constexpr double kRate = 48000.0;
-
-// latent = (low, mid, high thirds' mean balance / 6, 0); a setting's gains follow the latent (shelves
-// at 150 Hz and 4 kHz, a peak at 1 kHz), so the adaptive EQ is the difference of two such settings.
-class LinearModel final : public semeq::AnalysisModel {
-public:
-    int latentDim() const override { return kDim; }
-    void measure(const double* balance, const double*, double* latent) override {
-        const int first = semeq::eq::analysisFirst(), n = semeq::eq::analysisCount();
-        for (int part = 0; part < 3; ++part) {
-            double sum = 0.0;
-            for (int i = part * n / 3; i < (part + 1) * n / 3; ++i) sum += balance[first + i];
-            latent[part] = sum / (n / 3) / 6.0;
-        }
-        latent[3] = 0.0;
-        calls.fetch_add(1, std::memory_order_relaxed);
-    }
-    void decode(const double* latents, int count, double* params) override {
-        for (int k = 0; k < count; ++k) {
-            const double* z = latents + k * kDim;
-            double* p = params + k * semeq::eq::kNumParams;
-            const double gains[3] = {std::clamp(6.0 * z[0], -12.0, 12.0), std::clamp(6.0 * z[1], -12.0, 12.0),
-                                     std::clamp(6.0 * z[2], -12.0, 12.0)};
-            const double setting[semeq::eq::kNumParams] = {gains[0], 150.0, 0.0,  300.0, 1.0,      gains[1], 1000.0,
-                                                           1.0,      0.0,   3000.0, 1.0, gains[2], 4000.0};
-            std::copy(setting, setting + semeq::eq::kNumParams, p);
-        }
-    }
-    std::atomic<int> calls{0};
-};
-
-const double kWarm[kDim] = {1.0, 0.2, -0.8, 0.0};
-const double kBright[kDim] = {-0.8, 0.1, 1.0, 0.0};
-const double kSpread[kDim] = {0.3, 0.3, 0.3, 1.0};
+using semeq::testing::kBright;
+using semeq::testing::kDim;
+using semeq::testing::kRate;
+using semeq::testing::kSpread;
+using semeq::testing::kWarm;
+using semeq::testing::LinearModel;
 
 semeq::ProcessorOptions options(bool realtime, bool adaptive = true) {
     semeq::ProcessorOptions o;

@@ -91,7 +91,8 @@ public:
     void prime(const float* const* in, int64_t frames);
     // Forget the stream: filter state, frames, measured balance.
     void reset();
-    // Stop the analysis thread (realtime schedule); later analyses run inside process().
+    // Stop the analysis thread (realtime schedule), waiting for an analysis in progress; later analyses
+    // run inside process(). Audio thread, or while process() is not running.
     void close();
 
     // getters (any thread)

@@ -36,7 +36,7 @@ private:
     // Real and imaginary parts in separate arrays: std::complex arithmetic ran 10x slower here (GCC 12).
     int n_, half_;
     std::vector<int> bitReverse_;              // half_ entries
-    std::vector<double> twiddleRe_, twiddleIm_;  // exp(-2 pi i j / half_), j < half_ / 2
+    std::vector<double> twiddleRe_, twiddleIm_;  // per stage of length len >= 8: exp(-2 pi i j / len), j < len/2
     std::vector<double> splitRe_, splitIm_;      // exp(-2 pi i k / n_), k <= half_
     std::vector<double> re_, im_;
 };
