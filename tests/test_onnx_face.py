@@ -1,0 +1,88 @@
+"""The engine with the bundle's models run through ONNX Runtime's C++ API (semeq::OnnxModel, as a plugin
+runs them) against semeq_rt.Processor (ONNX Runtime's Python API) on real music: the same output.
+
+The C++ face is cpp/onnx's semeq_render, which .ci/run builds into build/ctest (-DSEMEQ_ONNX=ON);
+$SEMEQ_RENDER names another build. Outside CI, a checkout without that build skips these tests; in CI (CI set) a missing build fails."""
+import os
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile
+
+import semeq_rt
+from semeq_rt import measures
+from semeq_rt.bundle import DEFAULT_BUNDLE_DIR
+from semeq_train import music
+
+ROOT = Path(__file__).resolve().parents[1]
+RENDER = Path(os.environ.get("SEMEQ_RENDER", ROOT / "build" / "ctest" / "cpp" / "onnx" / "semeq_render"))
+SECONDS = 15.0
+#: (package, file, start s): a 22.05 kHz MP3 and a dark 44.1 kHz Vorbis recording
+CLIPS = (("asc-music", "frontiers.mp3", 205.0), ("drascula-music", "track5.ogg", 42.0))
+
+
+@pytest.fixture(scope="module")
+def render():
+    if not RENDER.exists():
+        if os.environ.get("CI"):
+            pytest.fail(f"{RENDER} is missing: .ci/run builds it (cmake -DSEMEQ_ONNX=ON)")
+        pytest.skip(f"{RENDER} not built (cmake -DSEMEQ_ONNX=ON, see cpp/onnx/CMakeLists.txt)")
+    return RENDER
+
+
+@pytest.fixture(scope="module")
+def clips():
+    packages = tuple({package for package, _, _ in CLIPS})
+    music.fetch(packages)
+    tracks = {t.name.rsplit("/", 1)[-1]: t for t in music.list_tracks(packages)}
+    out = []
+    for _, name, start in CLIPS:
+        rate = soundfile.info(str(tracks[name].path)).samplerate
+        audio, _ = soundfile.read(str(tracks[name].path), start=int(start * rate), frames=int(SECONDS * rate),
+                                  dtype="float32", always_2d=True)
+        out.append((np.ascontiguousarray(audio.T), rate))
+    return out
+
+
+def run_render(render, audio, rate, term, intensity, mode, tmp_path):
+    src, dst = tmp_path / "in.f32", tmp_path / "out.f32"
+    audio.tofile(src)
+    subprocess.run([str(render), str(DEFAULT_BUNDLE_DIR), term, repr(intensity), mode, str(rate), str(len(audio)),
+                    str(src), str(dst)], check=True, capture_output=True)
+    return np.fromfile(dst, dtype=np.float32).reshape(audio.shape)
+
+
+def run_python(audio, rate, term, intensity, mode):
+    p = semeq_rt.Processor(term, intensity=intensity, sample_rate=rate, channels=len(audio), mode=mode)
+    return np.concatenate([p.process(audio[:, i:i + 512]) for i in range(0, audio.shape[1], 512)], axis=1)
+
+
+@pytest.mark.parametrize("term, intensity, mode", [("warm", 1.0, "adaptive"), ("bright", 0.7, "adaptive"),
+                                                   ("warm", -0.5, "adaptive"), ("warm", 1.0, "static")])
+def test_the_cpp_onnx_face_gives_the_python_processors_output(render, clips, term, intensity, mode, tmp_path):
+    for audio, rate in clips:
+        cpp = run_render(render, audio, rate, term, intensity, mode, tmp_path)
+        python = run_python(audio, rate, term, intensity, mode)
+        assert np.max(np.abs(python - audio)) > 1e-3  # the EQ did something
+        assert np.max(np.abs(cpp - python)) <= 1e-5, (rate, term, mode)
+
+
+def test_the_cpp_onnx_face_moves_warm_darker_than_bright(render, clips, tmp_path):
+    for audio, rate in clips:
+        warm = run_render(render, audio, rate, "warm", 1.0, "adaptive", tmp_path)
+        bright = run_render(render, audio, rate, "bright", 1.0, "adaptive", tmp_path)
+        assert measures.spectral_centroid(warm, rate) < measures.spectral_centroid(bright, rate), rate
+        identity = run_render(render, audio, rate, "warm", 0.0, "adaptive", tmp_path)
+        np.testing.assert_array_equal(identity, audio)
+
+
+def test_an_unknown_term_or_bundle_is_a_clear_error(render, clips, tmp_path):
+    audio, rate = clips[0]
+    (tmp_path / "in.f32").write_bytes(audio[:, :4800].tobytes())
+    for bundle, term, message in ((DEFAULT_BUNDLE_DIR, "wram", "unknown term 'wram'"),
+                                  (tmp_path, "warm", "manifest.json: cannot be read")):
+        result = subprocess.run([str(render), str(bundle), term, "1", "adaptive", str(rate), str(len(audio)),
+                                 str(tmp_path / "in.f32"), str(tmp_path / "out.f32")], capture_output=True, text=True)
+        assert result.returncode == 1 and message in result.stderr
