@@ -54,6 +54,8 @@ Processor::Processor(const ProcessorOptions& options, std::shared_ptr<AnalysisMo
     checkRange("max_cut_db", options.maxCutDb, 0.0, 48.0, false, "dB");
     checkRange("intensity", intensity, -1.0, 1.0, true, "");
     intensity_ = intensity;
+    adaptive_ = options.adaptive;
+    compensation_ = options.loudnessCompensation;
     std::array<double, eq::kGridPoints> referencePower{};
     for (int i = 0; i < eq::kGridPoints; ++i) referencePower[i] = std::pow(10.0, options.referenceDb[i] / 10.0);
     referenceWeights_.assign(correction_.points(), 0.0);
@@ -70,6 +72,7 @@ Processor::Processor(const ProcessorOptions& options, std::shared_ptr<AnalysisMo
         meter_ = std::make_unique<SpectrumMeter>(options.sampleRate, frames.nFft, frames.hop, static_cast<int>(window));
         interval_ = std::max<int64_t>(1, roundEven(options.analysisInterval * options.sampleRate));
         ema_ = 1.0 - std::exp(-options.analysisInterval / options.adaptationTime);
+        metering_ = true;
         mid_.assign(kChunk, 0.0f);
         power_.assign(meter_->usedBins(), 0.0);
         pendingPower_.assign(meter_->usedBins(), 0.0);
@@ -83,14 +86,46 @@ Processor::Processor(const ProcessorOptions& options, std::shared_ptr<AnalysisMo
         update();
         gain_.reset(gain_.target());  // like the first bands, the first gain applies at once
     }
-    if (options.realtime && options.adaptive) worker_ = std::thread(&Processor::workerLoop, this);
+    if (options.realtime) setRealtime(true);
 }
 
 Processor::~Processor() { close(); }
 
-void Processor::close() {
-    stop_.store(true);
-    if (worker_.joinable()) worker_.join();
+void Processor::close() { setRealtime(false); }
+
+void Processor::setRealtime(bool realtime) {
+    std::lock_guard<std::mutex> lock(workerMutex_);
+    if (realtime && metering_ && !worker_.joinable()) {
+        pending_.store(false);  // (the audio thread sets it only while realtime_ is true)
+        stop_.store(false);
+        worker_ = std::thread(&Processor::workerLoop, this);
+        realtime_.store(true, std::memory_order_release);
+    } else if (!realtime && worker_.joinable()) {
+        realtime_.store(false, std::memory_order_release);  // from the next analysis on: inside process()
+        stop_.store(true);
+        worker_.join();
+        pending_.store(false);
+    }
+}
+
+void Processor::setAdaptive(bool adaptive) {
+    if (adaptive && !metering_)
+        throw std::logic_error("a Processor created in static mode has no analysis: create an adaptive one");
+    std::lock_guard<std::mutex> lock(controlMutex_);
+    adaptive_ = adaptive;
+    update();
+}
+
+void Processor::setLoudnessCompensation(bool on) {
+    std::lock_guard<std::mutex> lock(controlMutex_);
+    compensation_ = on;
+    update();
+}
+
+void Processor::setAdaptationTime(double seconds) {
+    checkRange("adaptation_time", seconds, 0.0, 3600.0, false, "s");
+    std::lock_guard<std::mutex> lock(controlMutex_);
+    ema_ = 1.0 - std::exp(-options_.analysisInterval / seconds);
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -115,12 +150,12 @@ void Processor::setIntensity(double intensity) {
 
 void Processor::update() {
     double boost, cut, levelChange;
-    if (!options_.adaptive) {
+    if (!adaptive_) {
         eq::paramsToBands(targetParams_.data(), options_.sampleRate, intensity_, plan_.bands.data());
         plan_.count = eq::kNumBands;
         correction_.bandsResponseDb(plan_.bands.data(), eq::kNumBands, scratchResponse_.data());
         levelChange = correction_.levelChangeDb(scratchResponse_.data(), referenceWeights_.data());
-        const double offset = options_.loudnessCompensation ? levelChange : 0.0;
+        const double offset = compensation_ ? levelChange : 0.0;
         const auto& grid = eq::freqGrid();
         boost = -INFINITY, cut = INFINITY;
         for (int i = 0; i < correction_.points(); ++i)
@@ -135,14 +170,14 @@ void Processor::update() {
             correction_.plan(zAudio_.data(), centre_.data(), spread_.data(), dim_, intensity_, density_.data(), *model_,
                              plan_);
         levelChange = plan_.levelChangeDb;
-        const double offset = options_.loudnessCompensation ? 0.0 : levelChange;
+        const double offset = compensation_ ? 0.0 : levelChange;
         boost = plan_.largestBoostDb + offset;
         cut = plan_.largestCutDb + offset;
     }
     largestBoost_ = std::max(largestBoost_, boost);
     largestCut_ = std::min(largestCut_, cut);
     bank_.setBands(plan_.bands.data(), plan_.count);
-    if (options_.loudnessCompensation) gain_.setTarget(std::pow(10.0, -levelChange / 20.0));
+    gain_.setTarget(compensation_ ? std::pow(10.0, -levelChange / 20.0) : 1.0);
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -155,7 +190,7 @@ void Processor::process(const float* const* in, float* const* out, int64_t frame
     int64_t done = 0;
     while (done < frames) {
         int64_t n = std::min(kChunk, frames - done);
-        if (options_.adaptive) n = std::min(n, untilAnalysis_);
+        if (metering_) n = std::min(n, untilAnalysis_);
         for (int c = 0; c < channels; ++c) {
             inAt[c] = in[c] + done;
             outAt[c] = out[c] + done;
@@ -167,7 +202,7 @@ void Processor::process(const float* const* in, float* const* out, int64_t frame
 
 void Processor::processSegment(const float* const* in, float* const* out, int64_t frames) {
     const int channels = options_.channels;
-    if (options_.adaptive) {
+    if (metering_) {
         // the input's mid (mean of the channels, each scaled before the sum, which so never overflows);
         // non-finite samples count as 0, as in the filter bank
         const float scale = 1.0f / static_cast<float>(channels);
@@ -183,7 +218,7 @@ void Processor::processSegment(const float* const* in, float* const* out, int64_
     gain_.apply(out, channels, frames);
     const int64_t seen = samplesSeen_.load(std::memory_order_relaxed) + frames;
     samplesSeen_.store(seen, std::memory_order_relaxed);
-    if (options_.adaptive) {
+    if (metering_) {
         untilAnalysis_ -= frames;
         if (untilAnalysis_ == 0) {
             untilAnalysis_ = nextAnalysisAfter(seen);
@@ -203,7 +238,7 @@ int64_t Processor::nextAnalysisAfter(int64_t position) const noexcept {
 
 void Processor::startAnalysis(bool growing) {
     if (!meter_->meanPower(power_.data())) return;
-    if (!worker_.joinable()) {
+    if (!realtime_.load(std::memory_order_acquire)) {
         measure(power_.data(), growing);
     } else if (pending_.load(std::memory_order_acquire)) {
         skipped_.fetch_add(1, std::memory_order_relaxed);  // the thread is still on the previous window
@@ -252,7 +287,7 @@ void Processor::measure(const double* power, bool growing) {
 }
 
 void Processor::prime(const float* const* in, int64_t frames) {
-    if (!options_.adaptive) return;
+    if (!metering_) return;
     const int channels = options_.channels;
     const int64_t window = meter_->windowSamples();
     std::vector<double> mid(std::max<int64_t>(frames, window), 0.0);
@@ -309,7 +344,7 @@ void Processor::resetStream() {
     hasDensity_ = hasAudio_ = false;
     ++generation_;
     largestBoost_ = largestCut_ = 0.0;
-    if (options_.adaptive) {
+    if (metering_) {
         meter_->reset();
         untilAnalysis_ = nextAnalysisAfter(0);
     }

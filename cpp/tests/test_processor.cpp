@@ -178,6 +178,9 @@ TEST(processor, realtime_control_from_another_thread_and_close_while_busy) {
             for (int k = 0; !done.load(); ++k) {
                 p->setIntensity(k % 3 / 2.0);
                 p->setTarget(k % 2 ? kWarm : kBright, kSpread);
+                p->setAdaptive(k % 7 != 0);
+                p->setLoudnessCompensation(k % 5 != 0);
+                if (k % 50 == 25) p->setRealtime(k % 100 != 25);  // the schedule switched while blocks run
                 (void)p->largestBoostDb();
                 (void)p->outputGainDb();
                 double z[kDim];
@@ -228,4 +231,56 @@ TEST(processor, options_out_of_range_are_refused) {
         refused = true;
     }
     CHECK(refused && p.intensity() == 1.0, "intensity 1.5 accepted");
+}
+
+TEST(processor, modes_compensation_and_schedules_switch_while_processing) {
+    // a plugin's parameters: mode, loudness compensation, adaptation time, and the host's offline switch
+    const auto x = darkNoise(12.0, 6);
+    semeq::Processor p(options(false), std::make_shared<LinearModel>(), kWarm, kSpread, 1.0);
+    std::vector<std::vector<float>> y(2, std::vector<float>(x[0].size()));
+    const int64_t third = static_cast<int64_t>(x[0].size() / 3);
+    std::vector<std::vector<float>> part(2, std::vector<float>(third));
+    auto streamPart = [&](int k) {
+        for (int c = 0; c < 2; ++c) std::copy(x[c].begin() + k * third, x[c].begin() + (k + 1) * third, part[c].begin());
+        std::vector<std::vector<float>> out(2, std::vector<float>(third));
+        stream(p, part, {512}, out);
+        return out;
+    };
+    streamPart(0);
+    const int64_t before = p.analyses();
+    CHECK(before > 3 && p.outputGainDb() != 0.0, "adaptive: %lld analyses, gain %g dB", static_cast<long long>(before),
+          p.outputGainDb());
+
+    p.setRealtime(true);  // live
+    p.setAdaptive(false);
+    p.setLoudnessCompensation(false);
+    p.setAdaptationTime(1.0);
+    streamPart(1);
+    semeq::Band bands[semeq::Plan::kBands];
+    const int count = p.eqBands(bands);
+    CHECK(count == semeq::eq::kNumBands && bands[0].type == semeq::BandType::LowShelf,
+          "static mode hands over the word's five bands (%d)", count);
+    CHECK(p.outputGainDb() == 0.0, "compensation off: output gain %g dB", p.outputGainDb());
+    CHECK(p.realtimeRunning() && p.analyses() > before, "realtime: analyses go on in static mode (%lld)",
+          static_cast<long long>(p.analyses()));
+
+    p.setRealtime(false);  // offline again
+    p.setAdaptive(true);
+    p.setLoudnessCompensation(true);
+    const auto last = streamPart(2);
+    CHECK(!p.realtimeRunning() && p.eqBands(bands) == semeq::Plan::kBands, "adaptive again: 12 bands");
+    bool finite = true;
+    for (const auto& channel : last)
+        for (float v : channel) finite = finite && std::isfinite(v);
+    CHECK(finite, "non-finite output");
+
+    semeq::Processor fixed(options(false, false), std::make_shared<LinearModel>(), kWarm, kSpread, 1.0);
+    bool refused = false;
+    try {
+        fixed.setAdaptive(true);
+    } catch (const std::logic_error&) {
+        refused = true;
+    }
+    fixed.setRealtime(true);
+    CHECK(refused && !fixed.realtimeRunning(), "a static-only Processor became adaptive or started a thread");
 }

@@ -83,6 +83,16 @@ public:
     void setTarget(const double* centre, const double* spread);
     // intensity in [-1, 1]: 0 the identity, 1 all the way into the word's range, < 0 away from the word.
     void setIntensity(double intensity);
+    // Adaptive or static EQ. A Processor created adaptive keeps measuring in static mode (switching back
+    // is immediate); one created static has no analysis and refuses adaptive (std::logic_error).
+    void setAdaptive(bool adaptive);
+    void setLoudnessCompensation(bool on);
+    // The moving average's time constant (s), (0, 3600]; applies from the next analysis.
+    void setAdaptationTime(double seconds);
+    // Start or stop the engine's analysis thread (e.g. a host switching between live and offline
+    // rendering); a Processor created static has none. Allocates when it starts the thread: not from
+    // the audio thread. close() is setRealtime(false).
+    void setRealtime(bool realtime);
 
     // streaming (audio thread). in[c] -> out[c], in place allowed. Non-finite input samples count as 0.
     void process(const float* const* in, float* const* out, int64_t frames);
@@ -96,6 +106,7 @@ public:
     void close();
 
     // getters (any thread)
+    // The options the Processor was created with (setAdaptive etc. change the state, not these).
     const ProcessorOptions& options() const noexcept { return options_; }
     double intensity() const;
     int latentDim() const noexcept { return dim_; }
@@ -111,8 +122,8 @@ public:
     int64_t skippedAnalyses() const noexcept { return skipped_.load(); }
     int64_t samplesSeen() const noexcept { return samplesSeen_.load(); }
     int analysisWindowSamples() const noexcept { return meter_ ? meter_->windowSamples() : 0; }
-    int analysisIntervalSamples() const noexcept { return options_.adaptive ? interval_ : 0; }
-    bool realtimeRunning() const noexcept { return worker_.joinable(); }
+    int analysisIntervalSamples() const noexcept { return metering_ ? static_cast<int>(interval_) : 0; }
+    bool realtimeRunning() const noexcept { return realtime_.load(); }
 
 private:
     void processSegment(const float* const* in, float* const* out, int64_t frames);
@@ -124,6 +135,7 @@ private:
     void workerLoop();
 
     ProcessorOptions options_;
+    bool metering_ = false;  // created adaptive: the stream is measured (whatever the mode now)
     std::shared_ptr<AnalysisModel> model_;
     int dim_;
     int64_t interval_ = 0;
@@ -142,6 +154,7 @@ private:
     bool hasDensity_ = false, hasAudio_ = false;
     uint64_t generation_ = 0;  // bumped whenever density_ is replaced or the stream forgotten
     double intensity_ = 1.0;
+    bool adaptive_ = true, compensation_ = true;
     double largestBoost_ = 0.0, largestCut_ = 0.0;
     Plan plan_;
     std::array<double, eq::kGridPoints> scratchResponse_{};
@@ -156,9 +169,10 @@ private:
     // analysis counts
     std::atomic<int64_t> analyses_{0}, skipped_{0};
 
-    // realtime schedule
+    // realtime schedule: worker_ belongs to the control calls (workerMutex_); the audio thread reads realtime_
+    std::mutex workerMutex_;
     std::thread worker_;
-    std::atomic<bool> stop_{false}, pending_{false};
+    std::atomic<bool> realtime_{false}, stop_{false}, pending_{false};
     std::vector<double> pendingPower_;
     bool pendingGrowing_ = false;
 };
