@@ -2,7 +2,8 @@
 runs them) against semeq_rt.Processor (ONNX Runtime's Python API) on real music: the same output.
 
 The C++ face is cpp/onnx's semeq_render, which .ci/run builds into build/ctest (-DSEMEQ_ONNX=ON);
-$SEMEQ_RENDER names another build. Outside CI, a checkout without that build skips these tests; in CI (CI set) a missing build fails."""
+$SEMEQ_RENDER names another build. Outside CI, a checkout without that build skips these tests; in CI
+(CI set) a missing build fails."""
 import os
 import subprocess
 from pathlib import Path
