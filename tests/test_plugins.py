@@ -1,5 +1,7 @@
-"""The semeq plugins in real hosts that nobody here wrote: the VST3 in pedalboard, the LV2 in lv2file, on
-real music (a 22.05 kHz MP3 and a 44.1 kHz Vorbis recording), against semeq_rt.Processor.
+"""The semeq plugins in real hosts: the VST3 in pedalboard, the LV2 in lv2file (hosts nobody here wrote),
+the CLAP in our small CLAP host (cpp/plugin/clap_host.cpp, which also counts allocations inside the
+plugin's process()), on real music (a 22.05 kHz MP3 and a 44.1 kHz Vorbis recording), against
+semeq_rt.Processor.
 
 The plugins come from `bash scripts/build_plugins.sh DIR` (.ci/run builds them into build/plugins-out);
 $SEMEQ_PLUGINS_DIR names another DIR. Outside CI, a checkout without them skips these tests; in CI (CI
@@ -133,11 +135,75 @@ def test_without_its_models_the_plugin_passes_audio_through(clips, tmp_path):
     np.testing.assert_array_equal(plugin.process(audio, rate, buffer_size=512), audio)
 
 
+def clap_render(audio, rate, tmp_path, *settings, block=512):
+    """The CLAP rendering ``audio`` in our host: (output, allocations inside process())."""
+    src, dst = tmp_path / "clap-in.f32", tmp_path / "clap-out.f32"
+    audio.tofile(src)
+    result = subprocess.run([str(plugin_path("semeq_clap_host")), str(plugin_path("semeq.clap")), str(rate),
+                             str(len(audio)), str(block), str(src), str(dst), *settings],
+                            capture_output=True, text=True, check=True)
+    allocations = int(result.stdout.split()[1])
+    return np.fromfile(dst, dtype=np.float32).reshape(audio.shape), allocations
+
+
+def test_the_clap_renders_what_the_processor_does_with_automation(clips, tmp_path):
+    # exact render; the intensity automated from 1 to 0.3 at 6 s: a change applies at the start of the
+    # block that holds it, as set_intensity before that block does, and ramps over the smoothing
+    for audio, rate in clips:
+        change_at = int(6.0 * rate)
+        bright = semeq_rt.terms().index("bright")
+        rendered, _ = clap_render(audio, rate, tmp_path, "render=1", "intensity=1", f"term={bright}",
+                                  f"@{change_at / rate!r}:intensity=0.3")
+        p = semeq_rt.Processor("bright", intensity=1.0, sample_rate=rate, channels=len(audio))
+        expected = []
+        for start in range(0, audio.shape[1], 512):
+            if start <= change_at < start + 512:
+                p.set_intensity(0.3)
+            expected.append(p.process(audio[:, start:start + 512]))
+        expected = np.concatenate(expected, axis=1)
+        assert np.max(np.abs(rendered - expected)) <= 1e-5, rate
+        # no step: around the change the output moves no more than the input does, plus the EQ's ramp
+        around = slice(change_at - 512, change_at + 2048)
+        assert np.max(np.abs(np.diff(rendered[:, around]))) <= 1.5 * np.max(np.abs(np.diff(audio[:, around]))) + 0.01
+
+
+def test_the_clap_live_render_allocates_nothing_in_process(clips, tmp_path):
+    # 60 s at 20x real time, analyses on the engine's thread, every parameter automated: the plugin's
+    # process() makes no allocation (every malloc of the process is counted on the audio thread)
+    audio, rate = clips[1]
+    minute = np.ascontiguousarray(np.tile(audio, (1, 4))[:, : 60 * rate])
+    automation = []
+    for second in range(1, 60, 3):
+        automation += [f"@{second}:intensity={(second % 7) / 3.5 - 1:.2f}", f"@{second + 1}:term={second % 20}",
+                       f"@{second + 1.5}:mode={second % 2}", f"@{second + 2}:loudness={(second // 3) % 2}",
+                       f"@{second + 2.5}:adaptation={1 + second % 9}"]
+    out, allocations = clap_render(minute, rate, tmp_path, "--pace=20", "render=0", "intensity=1", *automation)
+    assert allocations == 0
+    assert np.all(np.isfinite(out)) and np.max(np.abs(out - minute)) > 1e-3
+
+
 def test_the_plugins_need_no_python(tmp_path):
     for binary in (plugin_path("semeq.vst3") / "Contents" / "x86_64-linux" / "semeq.so",
-                   plugin_path("semeq.lv2") / "semeq_dsp.so"):
+                   plugin_path("semeq.lv2") / "semeq_dsp.so", plugin_path("semeq.clap")):
         libraries = subprocess.run(["ldd", str(binary)], capture_output=True, text=True, check=True).stdout
         assert "not found" not in libraries
         onnxruntime = next(line for line in libraries.splitlines() if "libonnxruntime" in line)
-        assert str(binary.parent) in onnxruntime  # from the plugin bundle
+        assert str(binary.parent) in onnxruntime  # from the plugin bundle (or the CLAP's resources)
         assert "python" not in libraries.lower() and "site-packages" not in libraries
+
+
+def test_memcheck_finds_no_error_in_a_clap_render(clips, tmp_path):
+    # 3 s through the CLAP host under valgrind's memcheck (exact render: the early analyses run, ONNX
+    # Runtime included); cpp/plugin/valgrind.supp names the two reports outside semeq's code
+    if shutil.which("valgrind") is None:
+        pytest.fail("valgrind is missing (apt-get install valgrind; .ci/run installs it)")
+    audio, rate = clips[1]
+    short = np.ascontiguousarray(audio[:, : 3 * rate])
+    src, dst = tmp_path / "in.f32", tmp_path / "out.f32"
+    short.tofile(src)
+    result = subprocess.run(["valgrind", "--tool=memcheck", "--error-exitcode=3", "--leak-check=full",
+                             "--errors-for-leak-kinds=definite", f"--suppressions={ROOT / 'cpp/plugin/valgrind.supp'}",
+                             "-q", str(plugin_path("semeq_clap_host")), str(plugin_path("semeq.clap")), str(rate), "2",
+                             "512", str(src), str(dst), "render=1", "intensity=1"], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert np.max(np.abs(np.fromfile(dst, dtype=np.float32).reshape(short.shape) - short)) > 1e-3

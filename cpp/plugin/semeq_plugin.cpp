@@ -51,8 +51,7 @@ public:
     SemeqPlugin() : Plugin(kParameterCount, 0, 0) {
         for (uint32_t i = 0; i < kParameterCount; ++i) values_[i].store(kSpecs[i].def);
         if (isDummyInstance()) return;
-        const char* resources = getBundlePath() != nullptr ? getResourcePath(getBundlePath()) : nullptr;
-        const std::string folder = std::string(resources != nullptr ? resources : ".") + "/semeq-bundle";
+        const std::string folder = modelFolder(getBundlePath() != nullptr ? getBundlePath() : ".");
         try {
             manifest_ = std::make_unique<semeq::BundleManifest>(semeq::BundleManifest::load(folder));
             for (uint32_t t = 0; t < kTermCount; ++t) manifest_->term(kTerms[t]);  // every word is in the bundle
@@ -123,6 +122,15 @@ protected:
     }
 
 private:
+    // the ONNX bundle: in the VST3's or LV2's resources, or for a CLAP (one file) in semeq-resources/ beside it
+    static std::string modelFolder(const std::string& bundle) {
+        const std::string clap = ".clap";
+        if (bundle.size() > clap.size() && bundle.compare(bundle.size() - clap.size(), clap.size(), clap) == 0)
+            return bundle.substr(0, bundle.find_last_of('/') + 1) + "semeq-resources/semeq-bundle";
+        const char* resources = getResourcePath(bundle.c_str());
+        return std::string(resources != nullptr ? resources : bundle.c_str()) + "/semeq-bundle";
+    }
+
     const semeq::BundleTerm& term() const {
         const auto index = static_cast<uint32_t>(std::lround(values_[kTerm].load()));
         return manifest_->term(kTerms[index < kTermCount ? index : 0]);
