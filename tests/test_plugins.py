@@ -126,13 +126,43 @@ def test_the_lv2_in_lv2file_renders_what_the_processor_does(clips, tmp_path):
         assert np.max(np.abs(rendered.T - expected)) <= 1e-5, rate
 
 
-def test_without_its_models_the_plugin_passes_audio_through(clips, tmp_path):
+@pytest.mark.parametrize("damage", ["missing", "not a model", "one bit"])
+def test_without_its_models_the_plugin_passes_audio_through(clips, tmp_path, damage):
+    # a missing model, a file that is no model, and a valid model that is not the one the manifest's
+    # SHA-256 names (one bit of a weight flipped)
     broken = tmp_path / "semeq.vst3"
     shutil.copytree(plugin_path("semeq.vst3"), broken)
-    (broken / "Contents" / "Resources" / "semeq-bundle" / "eq_decoder.onnx").write_bytes(b"not a model")
+    decoder = broken / "Contents" / "Resources" / "semeq-bundle" / "eq_decoder.onnx"
+    if damage == "missing":
+        decoder.unlink()
+    elif damage == "not a model":
+        decoder.write_bytes(b"not a model")
+    else:
+        data = bytearray(decoder.read_bytes())
+        data[-100] ^= 1
+        decoder.write_bytes(bytes(data))
     audio, rate = clips[1]
     plugin = vst3(broken, render="exact", intensity=1.0)
     np.testing.assert_array_equal(plugin.process(audio, rate, buffer_size=512), audio)
+
+
+def test_the_vst3_state_restores_every_parameter():
+    import pedalboard
+
+    settings = {"term": "bright", "intensity": -0.3, "mode": "static", "adaptation": 12.0, "loudness": False,
+                "render": "exact"}
+    plugin = vst3(**settings)
+    plugin.process(np.zeros((2, 512), np.float32), 48000.0)  # the parameters reach the plugin with a block
+    restored = pedalboard.load_plugin(str(plugin_path("semeq.vst3")))
+    restored.raw_state = plugin.raw_state
+    for name, value in settings.items():
+        got = getattr(restored, name)
+        if isinstance(value, bool):
+            assert bool(got) == value, name
+        elif isinstance(value, float):
+            assert got == pytest.approx(value, abs=1e-6), name
+        else:
+            assert got == value, name
 
 
 def clap_render(audio, rate, tmp_path, *settings, block=512):

@@ -55,6 +55,7 @@ public:
         try {
             manifest_ = std::make_unique<semeq::BundleManifest>(semeq::BundleManifest::load(folder));
             for (uint32_t t = 0; t < kTermCount; ++t) manifest_->term(kTerms[t]);  // every word is in the bundle
+            manifest_->verifyModels();
             model_ = std::make_shared<semeq::OnnxModel>(*manifest_);
         } catch (const std::exception& e) {
             d_stderr2("semeq: the models could not be loaded (%s); audio passes through unchanged", e.what());

@@ -3,6 +3,9 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <stdexcept>
+#include <utility>
+
+#include "semeq/sha256.h"
 
 namespace semeq {
 
@@ -64,10 +67,12 @@ BundleManifest BundleManifest::load(const std::string& folder) {
             b.terms.push_back(std::move(term));
         }
         const json& models = field(path, m, "models", "");
-        b.audioHeadFile = field(path, field(path, models, "audio_head", "models."), "file", "models.audio_head.")
-                              .get<std::string>();
-        b.eqDecoderFile = field(path, field(path, models, "eq_decoder", "models."), "file", "models.eq_decoder.")
-                              .get<std::string>();
+        const json& head = field(path, models, "audio_head", "models.");
+        const json& decoder = field(path, models, "eq_decoder", "models.");
+        b.audioHeadFile = field(path, head, "file", "models.audio_head.").get<std::string>();
+        b.audioHeadSha256 = field(path, head, "sha256", "models.audio_head.").get<std::string>();
+        b.eqDecoderFile = field(path, decoder, "file", "models.eq_decoder.").get<std::string>();
+        b.eqDecoderSha256 = field(path, decoder, "sha256", "models.eq_decoder.").get<std::string>();
     } catch (const json::exception& e) {
         fail(path, std::string("a field has the wrong type: ") + e.what());
     }
@@ -75,6 +80,16 @@ BundleManifest BundleManifest::load(const std::string& folder) {
         b.frameHop < 1 || b.terms.empty())
         fail(path, "latent_dim, audio or neutral_reference out of range, or no terms");
     return b;
+}
+
+void BundleManifest::verifyModels() const {
+    const std::pair<std::string, std::string> models[] = {{audioHeadFile, audioHeadSha256},
+                                                          {eqDecoderFile, eqDecoderSha256}};
+    for (const auto& [file, expected] : models) {
+        const std::string path = folder + "/" + file;
+        if (sha256File(path) != expected)
+            throw std::runtime_error(path + ": its SHA-256 differs from the manifest's (an edited or damaged bundle)");
+    }
 }
 
 const BundleTerm& BundleManifest::term(const std::string& name) const {

@@ -23,6 +23,7 @@ int main(int argc, char** argv) {
     }
     try {
         const semeq::BundleManifest manifest = semeq::BundleManifest::load(argv[1]);
+        manifest.verifyModels();
         const semeq::BundleTerm& term = manifest.term(argv[2]);
         const double intensity = std::stod(argv[3]);
         const std::string mode = argv[4];

@@ -27,10 +27,14 @@ struct BundleManifest {
     std::array<double, eq::kGridPoints> referenceDb{};
     std::vector<BundleTerm> terms;  // in the manifest's order
     std::string audioHeadFile, eqDecoderFile;
+    std::string audioHeadSha256, eqDecoderSha256;  // the files' SHA-256 (hex) as the manifest records them
 
     // Reads folder/manifest.json; std::runtime_error naming the file and the field on anything missing
     // or malformed.
     static BundleManifest load(const std::string& folder);
+    // Checks the two models the engine uses against the manifest's SHA-256; std::runtime_error naming the
+    // file that differs (an edited or damaged bundle).
+    void verifyModels() const;
     // The term called `name`; std::invalid_argument listing a few known ones otherwise.
     const BundleTerm& term(const std::string& name) const;
     // The engine's options for this bundle's analysis at `sampleRate` / `channels` (the rest default).
