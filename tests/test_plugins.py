@@ -166,24 +166,26 @@ def test_the_vst3_state_restores_every_parameter():
 
 
 def clap_render(audio, rate, tmp_path, *settings, block=512):
-    """The CLAP rendering ``audio`` in our host: (output, allocations inside process())."""
+    """The CLAP rendering ``audio`` in our host: (output, allocations and blocking calls inside process())."""
     src, dst = tmp_path / "clap-in.f32", tmp_path / "clap-out.f32"
     audio.tofile(src)
     result = subprocess.run([str(plugin_path("semeq_clap_host")), str(plugin_path("semeq.clap")), str(rate),
                              str(len(audio)), str(block), str(src), str(dst), *settings],
                             capture_output=True, text=True, check=True)
-    allocations = int(result.stdout.split()[1])
-    return np.fromfile(dst, dtype=np.float32).reshape(audio.shape), allocations
+    words = result.stdout.split()
+    return np.fromfile(dst, dtype=np.float32).reshape(audio.shape), (int(words[1]), int(words[3]))
 
 
 def test_the_clap_renders_what_the_processor_does_with_automation(clips, tmp_path):
     # exact render; the intensity automated from 1 to 0.3 at 6 s: a change applies at the start of the
-    # block that holds it, as set_intensity before that block does, and ramps over the smoothing
-    for audio, rate in clips:
+    # block that holds it, as set_intensity before that block does, and ramps over the smoothing. Also
+    # at 96 kHz (the second clip's samples taken as 96 kHz audio)
+    for audio, rate in clips + [(clips[1][0], 96000)]:
         change_at = int(6.0 * rate)
         bright = semeq_rt.terms().index("bright")
-        rendered, _ = clap_render(audio, rate, tmp_path, "render=1", "intensity=1", f"term={bright}",
-                                  f"@{change_at / rate!r}:intensity=0.3")
+        rendered, counts = clap_render(audio, rate, tmp_path, "render=1", "intensity=1", f"term={bright}",
+                                       f"@{change_at / rate!r}:intensity=0.3")
+        assert counts[0] > 0 and counts[1] > 0  # exact render: the models run in process(), and are counted
         p = semeq_rt.Processor("bright", intensity=1.0, sample_rate=rate, channels=len(audio))
         expected = []
         for start in range(0, audio.shape[1], 512):
@@ -197,9 +199,9 @@ def test_the_clap_renders_what_the_processor_does_with_automation(clips, tmp_pat
         assert np.max(np.abs(np.diff(rendered[:, around]))) <= 1.5 * np.max(np.abs(np.diff(audio[:, around]))) + 0.01
 
 
-def test_the_clap_live_render_allocates_nothing_in_process(clips, tmp_path):
+def test_the_clap_live_render_allocates_and_blocks_nothing_in_process(clips, tmp_path):
     # 60 s at 20x real time, analyses on the engine's thread, every parameter automated: the plugin's
-    # process() makes no allocation (every malloc of the process is counted on the audio thread)
+    # process() makes no allocation and no blocking call (the host counts them on the audio thread)
     audio, rate = clips[1]
     minute = np.ascontiguousarray(np.tile(audio, (1, 4))[:, : 60 * rate])
     automation = []
@@ -207,8 +209,9 @@ def test_the_clap_live_render_allocates_nothing_in_process(clips, tmp_path):
         automation += [f"@{second}:intensity={(second % 7) / 3.5 - 1:.2f}", f"@{second + 1}:term={second % 20}",
                        f"@{second + 1.5}:mode={second % 2}", f"@{second + 2}:loudness={(second // 3) % 2}",
                        f"@{second + 2.5}:adaptation={1 + second % 9}"]
-    out, allocations = clap_render(minute, rate, tmp_path, "--pace=20", "render=0", "intensity=1", *automation)
-    assert allocations == 0
+    out, (allocations, blocking) = clap_render(minute, rate, tmp_path, "--pace=20", "render=0", "intensity=1",
+                                               *automation)
+    assert allocations == 0 and blocking == 0
     assert np.all(np.isfinite(out)) and np.max(np.abs(out - minute)) > 1e-3
 
 

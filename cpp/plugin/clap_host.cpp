@@ -1,14 +1,19 @@
 // semeq_clap_host — a small CLAP host for the plugin's tests: loads a .clap, sets parameters by name,
-// renders a raw float32 file through the CLAP API, and counts the allocations made on the audio thread
-// inside the plugin's process() (malloc and friends are interposed here, for the whole process).
+// renders a raw float32 file through the CLAP API, and counts the allocations and the blocking calls
+// (mutex locks, condition waits, sleeps, yields, semaphore waits) made on the audio thread inside the
+// plugin's process(): those functions are interposed here, for the whole process.
 //
 //   semeq_clap_host PLUGIN.clap RATE CHANNELS BLOCK IN OUT [--pace=X] [NAME=VALUE ...] [@SECONDS:NAME=VALUE ...]
 //
 // IN and OUT: float32, channel after channel (planar). NAME=VALUE sets a parameter (by its name, case
 // ignored) in the first block; @SECONDS:NAME=VALUE sends it as an event at that time (automation).
 // --pace=X: blocks no faster than X times real time (as a live host, leaving the plugin's threads time).
-// Prints one line: "allocations_in_process N blocks M".
+// Prints one line: "allocations_in_process N blocking_calls_in_process B blocks M".
 #include <dlfcn.h>
+#include <pthread.h>
+#include <sched.h>
+#include <semaphore.h>
+#include <time.h>
 
 #include <algorithm>
 #include <atomic>
@@ -39,11 +44,74 @@ void* __libc_memalign(size_t, size_t);
 
 namespace {
 thread_local bool tInProcess = false;
-std::atomic<long> gAllocations{0};
+std::atomic<long> gAllocations{0}, gBlocking{0};
 inline void count() {
     if (tInProcess) gAllocations.fetch_add(1, std::memory_order_relaxed);
 }
+inline void countBlocking() {
+    if (tInProcess) gBlocking.fetch_add(1, std::memory_order_relaxed);
+}
+
+// calls that can block the audio thread, interposed like malloc (the real ones found once, at start-up)
+template <typename F>
+F real(const char* name) {
+    return reinterpret_cast<F>(dlsym(RTLD_NEXT, name));
+}
+using MutexFn = int (*)(pthread_mutex_t*);
+using CondWaitFn = int (*)(pthread_cond_t*, pthread_mutex_t*);
+using CondTimedFn = int (*)(pthread_cond_t*, pthread_mutex_t*, const struct timespec*);
+using SleepFn = int (*)(const struct timespec*, struct timespec*);
+using ClockSleepFn = int (*)(clockid_t, int, const struct timespec*, struct timespec*);
+using YieldFn = int (*)();
+using SemFn = int (*)(sem_t*);
+MutexFn gLock;
+CondWaitFn gCondWait;
+CondTimedFn gCondTimed;
+SleepFn gSleep;
+ClockSleepFn gClockSleep;
+YieldFn gYield;
+SemFn gSemWait;
+__attribute__((constructor)) void findRealFunctions() {
+    gLock = real<MutexFn>("pthread_mutex_lock");
+    gCondWait = real<CondWaitFn>("pthread_cond_wait");
+    gCondTimed = real<CondTimedFn>("pthread_cond_timedwait");
+    gSleep = real<SleepFn>("nanosleep");
+    gClockSleep = real<ClockSleepFn>("clock_nanosleep");
+    gYield = real<YieldFn>("sched_yield");
+    gSemWait = real<SemFn>("sem_wait");
+}
 }  // namespace
+
+extern "C" {
+int pthread_mutex_lock(pthread_mutex_t* m) {
+    countBlocking();
+    return gLock(m);
+}
+int pthread_cond_wait(pthread_cond_t* c, pthread_mutex_t* m) {
+    countBlocking();
+    return gCondWait(c, m);
+}
+int pthread_cond_timedwait(pthread_cond_t* c, pthread_mutex_t* m, const struct timespec* t) {
+    countBlocking();
+    return gCondTimed(c, m, t);
+}
+int nanosleep(const struct timespec* t, struct timespec* rest) {
+    countBlocking();
+    return gSleep(t, rest);
+}
+int clock_nanosleep(clockid_t clock, int flags, const struct timespec* t, struct timespec* rest) {
+    countBlocking();
+    return gClockSleep(clock, flags, t, rest);
+}
+int sched_yield() {
+    countBlocking();
+    return gYield();
+}
+int sem_wait(sem_t* s) {
+    countBlocking();
+    return gSemWait(s);
+}
+}
 
 extern "C" {
 void* malloc(size_t n) {
@@ -223,6 +291,7 @@ int main(int argc, char** argv) {
     std::ofstream file(argv[6], std::ios::binary);
     file.write(reinterpret_cast<const char*>(out.data()), static_cast<std::streamsize>(out.size() * sizeof(float)));
     if (!file) fail(std::string("cannot write ") + argv[6]);
-    std::printf("allocations_in_process %ld blocks %ld\n", gAllocations.load(), blocks);
+    std::printf("allocations_in_process %ld blocking_calls_in_process %ld blocks %ld\n", gAllocations.load(),
+                gBlocking.load(), blocks);
     return 0;
 }
