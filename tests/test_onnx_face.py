@@ -11,12 +11,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import soundfile
 
 import semeq_rt
 from semeq_rt import measures
 from semeq_rt.bundle import DEFAULT_BUNDLE_DIR
-from semeq_train import music
+from music_clips import read_clips
 
 ROOT = Path(__file__).resolve().parents[1]
 RENDER = Path(os.environ.get("SEMEQ_RENDER", ROOT / "build" / "ctest" / "cpp" / "onnx" / "semeq_render"))
@@ -36,16 +35,7 @@ def render():
 
 @pytest.fixture(scope="module")
 def clips():
-    packages = tuple({package for package, _, _ in CLIPS})
-    music.fetch(packages)
-    tracks = {t.name.rsplit("/", 1)[-1]: t for t in music.list_tracks(packages)}
-    out = []
-    for _, name, start in CLIPS:
-        rate = soundfile.info(str(tracks[name].path)).samplerate
-        audio, _ = soundfile.read(str(tracks[name].path), start=int(start * rate), frames=int(SECONDS * rate),
-                                  dtype="float32", always_2d=True)
-        out.append((np.ascontiguousarray(audio.T), rate))
-    return out
+    return read_clips(CLIPS, SECONDS)
 
 
 def run_render(render, audio, rate, term, intensity, mode, tmp_path):

@@ -18,7 +18,7 @@ import soundfile
 
 import semeq_rt
 from semeq_rt import measures
-from semeq_train import music
+from music_clips import read_clips
 
 ROOT = Path(__file__).resolve().parents[1]
 PLUGINS = Path(os.environ.get("SEMEQ_PLUGINS_DIR", ROOT / "build" / "plugins-out"))
@@ -38,16 +38,7 @@ def plugin_path(name):
 
 @pytest.fixture(scope="module")
 def clips():
-    packages = tuple({package for package, _, _ in CLIPS})
-    music.fetch(packages)
-    tracks = {t.name.rsplit("/", 1)[-1]: t for t in music.list_tracks(packages)}
-    out = []
-    for _, name, start in CLIPS:
-        rate = soundfile.info(str(tracks[name].path)).samplerate
-        audio, _ = soundfile.read(str(tracks[name].path), start=int(start * rate), frames=int(SECONDS * rate),
-                                  dtype="float32", always_2d=True)
-        out.append((np.ascontiguousarray(audio.T), rate))
-    return out
+    return read_clips(CLIPS, SECONDS)
 
 
 def python_render(audio, rate, term, intensity):
@@ -99,7 +90,7 @@ def test_the_vst3_live_render_analyses_on_its_own_thread(clips):
         out = []
         for start in range(0, audio.shape[1], rate):
             out.append(plugin.process(audio[:, start:start + rate], rate, buffer_size=512, reset=start == 0))
-            time.sleep(0.05)
+            time.sleep(0.2)
         return np.concatenate(out, axis=1)
 
     for audio, rate in clips:
