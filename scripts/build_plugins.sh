@@ -7,6 +7,7 @@
 #
 #   bash scripts/build_plugins.sh OUTDIR            (BUILD_DIR: the CMake build folder, default build/plugins)
 set -euo pipefail
+export DEBIAN_FRONTEND=noninteractive
 out=$(realpath -m "${1:?usage: build_plugins.sh OUTDIR}")
 cd "$(dirname "$0")/.."
 build=${BUILD_DIR:-build/plugins}
