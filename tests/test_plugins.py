@@ -55,6 +55,17 @@ def vst3(path=None, **parameters):
     return plugin
 
 
+def clap_render(audio, rate, tmp_path, *settings, block=512, clap="semeq.clap"):
+    """The CLAP rendering ``audio`` in our host: (output, allocations and blocking calls inside process())."""
+    src, dst = tmp_path / "clap-in.f32", tmp_path / "clap-out.f32"
+    audio.tofile(src)
+    result = subprocess.run([str(plugin_path("semeq_clap_host")), str(plugin_path(clap)), str(rate),
+                             str(len(audio)), str(block), str(src), str(dst), *settings],
+                            capture_output=True, text=True, check=True)
+    words = result.stdout.split()
+    return np.fromfile(dst, dtype=np.float32).reshape(audio.shape), (int(words[1]), int(words[3]))
+
+
 def test_the_vst3_in_pedalboard_renders_what_the_processor_does(clips):
     plugin = vst3(render="exact")
     assert list(plugin.parameters) == PARAMETERS
@@ -137,6 +148,18 @@ def test_without_its_models_the_plugin_passes_audio_through(clips, tmp_path, dam
     np.testing.assert_array_equal(plugin.process(audio, rate, buffer_size=512), audio)
 
 
+def test_the_mono_plugins_render_what_a_mono_processor_does(clips, tmp_path):
+    # semeq-mono (DPF fixes a plugin's channel count): one channel in and out, as VST3 and as CLAP
+    for audio, rate in clips:
+        mono = np.ascontiguousarray(audio.mean(axis=0, keepdims=True))
+        expected = python_render(mono, rate, "warm", 1.0)
+        plugin = vst3(plugin_path("semeq-mono.vst3"), render="exact", intensity=1.0, term="warm")
+        assert np.max(np.abs(plugin.process(mono, rate, buffer_size=512) - expected)) <= 1e-5, rate
+        rendered, _ = clap_render(mono, rate, tmp_path, "render=1", "intensity=1", "term=0",
+                                  clap="semeq-mono.clap")
+        assert np.max(np.abs(rendered - expected)) <= 1e-5, rate
+
+
 def test_the_vst3_state_restores_every_parameter():
     import pedalboard
 
@@ -154,17 +177,6 @@ def test_the_vst3_state_restores_every_parameter():
             assert got == pytest.approx(value, abs=1e-6), name
         else:
             assert got == value, name
-
-
-def clap_render(audio, rate, tmp_path, *settings, block=512):
-    """The CLAP rendering ``audio`` in our host: (output, allocations and blocking calls inside process())."""
-    src, dst = tmp_path / "clap-in.f32", tmp_path / "clap-out.f32"
-    audio.tofile(src)
-    result = subprocess.run([str(plugin_path("semeq_clap_host")), str(plugin_path("semeq.clap")), str(rate),
-                             str(len(audio)), str(block), str(src), str(dst), *settings],
-                            capture_output=True, text=True, check=True)
-    words = result.stdout.split()
-    return np.fromfile(dst, dtype=np.float32).reshape(audio.shape), (int(words[1]), int(words[3]))
 
 
 def test_the_clap_renders_what_the_processor_does_with_automation(clips, tmp_path):

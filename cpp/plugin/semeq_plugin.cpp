@@ -1,4 +1,4 @@
-// The semeq plugin (DPF: VST3 and LV2): semeq::Processor with the bundle's models through ONNX Runtime's
+// The semeq plugin (DPF: VST3, LV2 and CLAP; stereo, or mono with SEMEQ_MONO): semeq::Processor with the bundle's models through ONNX Runtime's
 // C++ API (semeq::OnnxModel), the ONNX bundle inside the plugin bundle (semeq-bundle/).
 //
 // Parameters (their symbols are the contract, docs/plugin-integration.md): term (the words in
@@ -28,6 +28,7 @@ START_NAMESPACE_DISTRHO
 namespace {
 
 enum Parameters : uint32_t { kTerm, kIntensity, kMode, kAdaptation, kLoudness, kRender, kParameterCount };
+constexpr int kChannels = DISTRHO_PLUGIN_NUM_INPUTS;
 
 struct Spec {
     const char* name;
@@ -74,7 +75,9 @@ protected:
     const char* getMaker() const override { return "semeq"; }
     const char* getLicense() const override { return "GPL-2.0-or-later"; }
     uint32_t getVersion() const override { return d_version(0, 1, 0); }
-    int64_t getUniqueId() const override { return d_cconst('s', 'm', 'E', 'q'); }
+    int64_t getUniqueId() const override {
+        return kChannels == 1 ? d_cconst('s', 'm', 'E', 'm') : d_cconst('s', 'm', 'E', 'q');
+    }
 
     void initParameter(uint32_t index, Parameter& p) override {
         const Spec& s = kSpecs[index];
@@ -112,7 +115,7 @@ protected:
     void run(const float** inputs, float** outputs, uint32_t frames) override {
         semeq::Processor* engine = engine_.get();
         if (engine == nullptr || !ready_.load(std::memory_order_acquire)) {
-            for (int c = 0; c < 2; ++c)
+            for (int c = 0; c < kChannels; ++c)
                 if (outputs[c] != inputs[c]) std::copy(inputs[c], inputs[c] + frames, outputs[c]);
             return;
         }
@@ -140,7 +143,7 @@ private:
     void startEngine(double rate) {
         stopEngine();
         if (!model_) return;
-        semeq::ProcessorOptions o = manifest_->processorOptions(rate, 2);
+        semeq::ProcessorOptions o = manifest_->processorOptions(rate, kChannels);
         o.adaptationTime = values_[kAdaptation].load();
         o.loudnessCompensation = values_[kLoudness].load() >= 0.5f;
         o.realtime = values_[kRender].load() < 0.5f;
