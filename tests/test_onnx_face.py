@@ -15,6 +15,7 @@ import pytest
 import semeq_rt
 from semeq_rt import measures
 from semeq_rt.bundle import DEFAULT_BUNDLE_DIR
+from builds import built
 from music_clips import read_clips
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -26,11 +27,7 @@ CLIPS = (("asc-music", "frontiers.mp3", 205.0), ("drascula-music", "track5.ogg",
 
 @pytest.fixture(scope="module")
 def render():
-    if not RENDER.exists():
-        if os.environ.get("CI"):
-            pytest.fail(f"{RENDER} is missing: .ci/run builds it (cmake -DSEMEQ_ONNX=ON)")
-        pytest.skip(f"{RENDER} not built (cmake -DSEMEQ_ONNX=ON, see cpp/onnx/CMakeLists.txt)")
-    return RENDER
+    return built(RENDER, "cmake -DSEMEQ_ONNX=ON, see cpp/onnx/CMakeLists.txt")
 
 
 @pytest.fixture(scope="module")

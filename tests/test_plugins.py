@@ -18,6 +18,7 @@ import soundfile
 
 import semeq_rt
 from semeq_rt import measures
+from builds import built
 from music_clips import read_clips
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -28,12 +29,7 @@ PARAMETERS = ["term", "intensity", "mode", "adaptation", "loudness", "render"]
 
 
 def plugin_path(name):
-    path = PLUGINS / name
-    if not path.exists():
-        if os.environ.get("CI"):
-            pytest.fail(f"{path} is missing: .ci/run builds it with scripts/build_plugins.sh")
-        pytest.skip(f"{path} not built (bash scripts/build_plugins.sh {PLUGINS})")
-    return path
+    return built(PLUGINS / name, f"bash scripts/build_plugins.sh {PLUGINS}")
 
 
 @pytest.fixture(scope="module")
