@@ -167,3 +167,14 @@ def test_read_only_and_full_file_systems_are_one_line_errors(music_wav, tmp_path
         err = one_line_error(*run_cli("process", music_wav, folder / "out.wav", "-q")[::2])
         assert "disk full" in err or "No space left" in err
         assert os.listdir(folder) == []  # no partial output or temporary file left behind
+
+
+def test_a_long_ogg_vorbis_file_is_written(tmp_path):
+    # libsndfile's Vorbis encoder crashes on a minute of audio written in one call: write_audio writes blocks
+    code = ("import numpy as np, soundfile as sf, semeq_rt.fileio as f\n"
+            "x = (np.random.default_rng(0).standard_normal((2, 44100 * 60)) * 0.1).astype(np.float32)\n"
+            f"f.write_audio({str(tmp_path / 'long.ogg')!r}, x, 44100)\n"
+            f"print(sf.info({str(tmp_path / 'long.ogg')!r}).frames)\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert int(result.stdout) == 44100 * 60

@@ -1,6 +1,7 @@
 """semeq: semantic EQ for audio files.
 
   semeq process IN OUT --term warm --intensity 0.8     EQ a file toward a word (or a blend)
+  semeq batch IN_DIR OUT_DIR --term warm               every file of a folder, with a manifest
   semeq analyze IN [--plot out.png]                    which words describe a file, over time
   semeq terms                                          the words semeq knows
   semeq plot TERM out.png                              a word's EQ curve
@@ -80,6 +81,21 @@ def _cmd_process(args):
               f"{summary['clipped_samples']} samples were clipped to full scale, since {summary['subtype']} cannot "
               "store more; write floats to keep them (--subtype FLOAT), or lower --intensity", file=sys.stderr)
     return 0
+
+
+def _cmd_batch(args):
+    from .batch import run_batch
+
+    rows = run_batch(args.input, args.output, term=parse_term(args.term), intensity=args.intensity, mode=args.mode,
+                     workers=args.workers, analyze_only=args.analyze_only, fmt=args.format, progress=not args.quiet)
+    counts = {status: sum(r["status"] == status for r in rows) for status in ("ok", "skipped", "failed")}
+    hours = sum(r.get("seconds") or 0.0 for r in rows) / 3600.0
+    print(f"semeq batch: {counts['ok']} ok, {counts['skipped']} skipped, {counts['failed']} failed "
+          f"({hours:.2f} h of audio); manifest: {Path(args.output) / 'manifest.parquet'}", file=sys.stderr)
+    for row in rows:
+        if row["status"] == "failed":
+            print(f"  failed: {row['path']}: {row['error']}", file=sys.stderr)
+    return 0 if counts["failed"] == 0 else 1
 
 
 def _cmd_analyze(args):
@@ -187,6 +203,19 @@ def build_parser() -> argparse.ArgumentParser:
     overwrite_flag(p)
     p.set_defaults(run=_cmd_process)
 
+    p = sub.add_parser("batch", help="EQ (or analyse) every audio file under a folder, with a manifest")
+    p.add_argument("input", help="folder of audio files (searched recursively)")
+    p.add_argument("output", help="folder for the outputs (same relative paths) and manifest.parquet")
+    p.add_argument("-t", "--term", default="warm", help="a word, or a blend like warm:0.7,airy:0.3 (default warm)")
+    p.add_argument("-i", "--intensity", type=_intensity, default=1.0, help="-1 to 1 (default 1)")
+    p.add_argument("--mode", choices=("adaptive", "static"), default="adaptive")
+    p.add_argument("--workers", type=_positive_int, default=None,
+                   help="worker processes (default: the machine's cores)")
+    p.add_argument("--analyze-only", action="store_true", help="write only the manifest (term scores per file)")
+    p.add_argument("--format", help="output format as an extension, e.g. flac (default: each input's own)")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(run=_cmd_batch)
+
     p = sub.add_parser("analyze", help="which words describe an audio file, over time")
     p.add_argument("input", help="audio file (any format soundfile reads)")
     p.add_argument("--plot", metavar="PNG", help="also plot term scores over time and the balance curve")
@@ -222,7 +251,7 @@ def main(argv=None) -> int:
     except BrokenPipeError:  # the reader went away (`semeq analyze … | head`): stop quietly
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_BROKEN_PIPE
-    except (ValueError, TypeError, OSError, RuntimeError) as e:
+    except (ValueError, TypeError, OSError, RuntimeError, ImportError) as e:
         print(f"semeq: error: {_one_line(e)}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:

@@ -118,16 +118,16 @@ def closest_subtype(fmt, src_format, src_subtype) -> str:
 
 
 class ProgressBar:
-    """A progress bar over frames: tqdm when installed, else a line on stderr every 10 %."""
+    """A progress bar over frames (or another ``unit``): tqdm when installed, else a line on stderr every 10 %."""
 
-    def __init__(self, total, desc, enabled):
+    def __init__(self, total, desc, enabled, unit="frame"):
         self.total, self.desc, self.enabled = max(int(total), 1), desc, enabled
         self.done, self.next_report, self.bar = 0, 0.1, None
         if enabled:
             try:
                 from tqdm import tqdm
 
-                self.bar = tqdm(total=total, desc=desc, unit="frame", unit_scale=True, file=sys.stderr)
+                self.bar = tqdm(total=total, desc=desc, unit=unit, unit_scale=unit == "frame", file=sys.stderr)
             except ImportError:
                 pass
 
@@ -167,6 +167,10 @@ def _umask() -> int:
     return mask
 
 
+#: Frames per call to libsndfile when a file is written.
+WRITE_BLOCK = 65536
+
+
 class _AtomicWriter:
     """A soundfile writer into a temporary file that replaces ``dst`` on ``commit()``, with the mode a
     replaced file had (a new file: 0666 less the umask, as any program's output) and ``tags``."""
@@ -202,7 +206,9 @@ class _AtomicWriter:
                 self.clipped += n_over
                 audio = np.clip(audio, -1.0, 1.0)
         try:
-            self.file.write(audio.T)
+            # in blocks: libsndfile's Vorbis encoder crashes (segfault) on a minute of audio in one call
+            for start in range(0, audio.shape[-1], WRITE_BLOCK):
+                self.file.write(audio[:, start:start + WRITE_BLOCK].T)
         except _soundfile().LibsndfileError as e:
             raise OSError(f"cannot write {self.dst}: {e} (is the disk full?)") from None
 
@@ -251,7 +257,9 @@ def process_file(src, dst, term="warm", intensity=1.0, *, mode="adaptive", overw
     ``processor_options`` go to ``Processor`` (``loudness_compensation``, ``analysis``, ``bundle``…).
     Returns a summary dict: frames, sample_rate, channels, format, subtype, clipped_samples, and what
     was done: largest_boost_db and largest_cut_db (the EQ's, output gain included), loudness_in_lufs
-    and loudness_out_lufs (integrated, BS.1770), output_peak_dbfs (before any clipping).
+    and loudness_out_lufs (integrated, BS.1770), output_peak_dbfs (before any clipping), eq_bands (the
+    EQ in force at the end) and eq_response_db (its dB response with the output gain on eqdef.FREQ_GRID;
+    NaN at points at or above Nyquist).
     """
     from .measures import LoudnessMeter
     from .processor import Processor
@@ -297,4 +305,16 @@ def process_file(src, dst, term="warm", intensity=1.0, *, mode="adaptive", overw
             "format": fmt, "subtype": subtype, "source_subtype": source.subtype, "clipped_samples": writer.clipped,
             "largest_boost_db": processor.largest_boost_db, "largest_cut_db": processor.largest_cut_db,
             "loudness_in_lufs": loudness_in.integrated(), "loudness_out_lufs": loudness_out.integrated(),
-            "output_peak_dbfs": 20.0 * np.log10(peak) if peak > 0 else float("-inf")}
+            "output_peak_dbfs": 20.0 * np.log10(peak) if peak > 0 else float("-inf"),
+            "eq_bands": processor.eq_bands, "eq_response_db": _response_on_grid(processor)}
+
+
+def _response_on_grid(processor) -> list:
+    """The applied EQ's dB response on eqdef.FREQ_GRID (points at or above Nyquist: NaN)."""
+    from . import eqdef
+
+    grid = eqdef.FREQ_GRID
+    inside = grid < processor.sample_rate / 2
+    response = np.full(len(grid), np.nan)
+    response[inside] = processor.applied_response(grid[inside])
+    return response.tolist()
