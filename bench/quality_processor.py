@@ -104,6 +104,8 @@ def apply_bands(audio, bands):
 
 #: Processor options given on the command line (adaptation time, fit iterations), for every run.
 TUNING = {}
+#: Intensity of the adaptive-safety renders (--intensity; negative: away from the words).
+SAFETY_INTENSITY = 1.0
 
 
 def run(term, audio, **options):
@@ -198,13 +200,13 @@ def file_clips(packages, seconds, per_track, held_out_split):
 
 
 def through_file_path(audio, rate, term):
-    """``audio`` processed by ``process_file`` at intensity 1 (written and read back as float WAV)."""
+    """``audio`` processed by ``process_file`` at SAFETY_INTENSITY (written and read back as float WAV)."""
     import soundfile
 
     with tempfile.TemporaryDirectory() as folder:
         src, dst = os.path.join(folder, "in.wav"), os.path.join(folder, "out.wav")
         soundfile.write(src, audio.T, rate, subtype="FLOAT")
-        process_file(src, dst, term=term, intensity=1.0, subtype="FLOAT", **TUNING)
+        process_file(src, dst, term=term, intensity=SAFETY_INTENSITY, subtype="FLOAT", **TUNING)
         out, _ = soundfile.read(dst, dtype="float32", always_2d=True)
     return np.ascontiguousarray(out.T)
 
@@ -222,7 +224,9 @@ def evaluate_safety(clips):
             outputs[term] = through_file_path(x, rate, term)
             change = measures.eq_change(x, outputs[term], rate)
             changes[term] = {key: change[key] for key in SAFETY_BOUNDS} | {"largest_cut_db": change["largest_cut_db"]}
-        warm, bright = outputs["warm"], outputs["bright"]
+        # "darker": in the words' order ("warm" darker than "bright"; at a negative intensity the other way)
+        warm, bright = (outputs["warm"], outputs["bright"]) if SAFETY_INTENSITY >= 0 else \
+            (outputs["bright"], outputs["warm"])
         darker = bool(measures.spectral_centroid(warm, rate) < measures.spectral_centroid(bright, rate)
                       and measures.low_high_ratio_db(warm, rate) > measures.low_high_ratio_db(bright, rate))
         rows.append({"clip": name, "rate": rate, "darker": darker, **changes})
@@ -272,7 +276,8 @@ def safety(clips_per_track):
             "held-out packages": file_clips(tuple(music.HELD_OUT_PACKAGES), 20.0, 1, False)}
     results = {}
     for label, clips in sets.items():
-        print(f"\nadaptive safety, {label}: {len(clips)} clips of 20 s, warm and bright at intensity 1")
+        print(f"\nadaptive safety, {label}: {len(clips)} clips of 20 s, warm and bright at intensity "
+              f"{SAFETY_INTENSITY:g}")
         results[label] = evaluate_safety(clips)
     long_clips = (file_clips(music.MUSIC_PACKAGES, 60.0, 1, True)[::3]
                   + file_clips(tuple(music.HELD_OUT_PACKAGES), 60.0, 1, False)[::6])
@@ -294,7 +299,11 @@ def main(argv=None):
     parser.add_argument("--safety-only", action="store_true", help="only the adaptive-safety measures")
     parser.add_argument("--bundle", help="model bundle folder (default: the shipped one)")
     parser.add_argument("--json", help="write the results here")
+    parser.add_argument("--intensity", type=float, default=1.0,
+                        help="intensity of the adaptive-safety renders (default 1; -1: away from the words)")
     args = parser.parse_args(argv)
+    global SAFETY_INTENSITY
+    SAFETY_INTENSITY = args.intensity
     if args.adaptation_time is not None:
         TUNING["adaptation_time"] = args.adaptation_time
     if args.fit_iterations is not None:

@@ -6,6 +6,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -77,6 +78,19 @@ def test_analyze_only_writes_just_the_manifest(catalog, tmp_path):
     assert max(rows["sub/b.flac"]["scores_in"].values()) > 0.0
 
 
+def children_of(pid) -> list:
+    """Process ids whose parent is ``pid`` (from /proc: no procps needed)."""
+    children = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:  # the process ended meanwhile
+            continue
+        if int(fields[1]) == pid:
+            children.append(stat.parent.name)
+    return sorted(children, key=int)
+
+
 def test_a_killed_worker_costs_a_retry_and_leaves_no_partial_file(catalog, tmp_path):
     # a long file keeps a worker busy; one worker is killed (SIGKILL) while it runs
     big = tmp_path / "big"
@@ -90,7 +104,7 @@ def test_a_killed_worker_costs_a_retry_and_leaves_no_partial_file(catalog, tmp_p
     killed = False
     for _ in range(200):  # find a worker (a child of the batch) and kill it while it works
         time.sleep(0.05)
-        children = subprocess.run(["pgrep", "-P", str(batch.pid)], capture_output=True, text=True).stdout.split()
+        children = children_of(batch.pid)
         if len(children) >= 2 and (out / "manifest.parquet").exists() is False:
             time.sleep(0.5)
             os.kill(int(children[0]), signal.SIGKILL)

@@ -179,6 +179,10 @@ void bindProcessor(py::module_& m) {
     m.attr("EARLY_ANALYSES_S") = py::make_tuple(semeq::Processor::kEarlyAnalysesS[0],
                                                 semeq::Processor::kEarlyAnalysesS[1],
                                                 semeq::Processor::kEarlyAnalysesS[2]);
+    py::dict ranges;
+    for (const semeq::OptionRange& r : semeq::kOptionRanges)
+        ranges[r.name] = py::make_tuple(r.low, r.high, r.lowIncluded, r.unit);
+    m.attr("OPTION_RANGES") = ranges;
     m.attr("DEFAULT_MAX_BOOST_DB") = semeq::kDefaultMaxBoostDb;
     m.attr("DEFAULT_MAX_CUT_DB") = semeq::kDefaultMaxCutDb;
     m.attr("EMPTY_BOOST_DB") = semeq::kEmptyBoostDb;

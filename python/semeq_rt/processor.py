@@ -54,25 +54,18 @@ DEFAULT_MAX_CUT_DB = _core.DEFAULT_MAX_CUT_DB
 EMPTY_BOOST_DB = _core.EMPTY_BOOST_DB
 
 
-def _check_intensity(intensity) -> float:
-    return validate.number("intensity", intensity, -1.0, 1.0)
-
-
-#: Accepted ranges of the numeric options: (low, high, whether low itself is accepted, unit). An analysis
-#: interval below 0.1 s would analyse (nearly) every frame for nothing (the frames are 85 ms apart at
-#: 48 kHz), at a cost that no stream can afford; the filter bank ramps over at most 10 s.
-OPTION_RANGES = {
-    "smoothing_ms": (0.0, 10000.0, True, "ms"),
-    "analysis_interval": (0.1, 60.0, True, "s"),
-    "adaptation_time": (0.0, 3600.0, False, "s"),
-    "max_boost_db": (0.0, 48.0, False, "dB"),
-    "max_cut_db": (0.0, 48.0, False, "dB"),
-}
+#: Accepted ranges of the numeric options: name → (low, high, whether low itself is accepted, unit), as
+#: the engine defines them (cpp/include/semeq/processor.h, kOptionRanges).
+OPTION_RANGES = dict(_core.OPTION_RANGES)
 
 
 def _check_number(name, value) -> float:
     low, high, low_included, unit = OPTION_RANGES[name]
     return validate.number(name, value, low, high, unit, low_open=not low_included)
+
+
+def _check_intensity(intensity) -> float:
+    return _check_number("intensity", intensity)
 
 
 class _BundleModel:

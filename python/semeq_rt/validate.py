@@ -8,8 +8,10 @@ import numbers
 
 import numpy as np
 
-#: The sample rates the semantic EQ and its analysis accept (the filter bank alone takes more).
-SAMPLE_RATE_RANGE = (8000, 192000)
+from . import _core
+
+#: The sample rates the semantic EQ and its analysis accept (the filter bank alone takes more): the engine's.
+SAMPLE_RATE_RANGE = tuple(int(v) for v in _core.OPTION_RANGES["sample_rate"][:2])
 #: The most channels a block may have (the filter bank's limit).
 MAX_CHANNELS = 64
 #: Sample types accepted for audio: float32, float64 (converted to float32), int16 (PCM, scaled by 1/32768).

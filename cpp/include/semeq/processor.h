@@ -40,6 +40,24 @@
 
 namespace semeq {
 
+// The engine's numeric settings and the ranges it accepts: the one definition, which semeq_rt.processor's
+// OPTION_RANGES and semeq_rt.validate's sample-rate range read from the binding.
+struct OptionRange {
+    const char* name;
+    double low, high;
+    bool lowIncluded;  // [low, high] or (low, high]
+    const char* unit;
+};
+inline constexpr OptionRange kOptionRanges[] = {
+    {"sample_rate", 8000.0, 192000.0, true, "Hz"},
+    {"smoothing_ms", 0.0, FilterBank::kMaxSmoothingMs, true, "ms"},  // FilterBank checks this one
+    {"analysis_interval", 0.1, 60.0, true, "s"},  // below 0.1 s nearly every frame would be analysed
+    {"adaptation_time", 0.0, 3600.0, false, "s"},
+    {"max_boost_db", 0.0, 48.0, false, "dB"},
+    {"max_cut_db", 0.0, 48.0, false, "dB"},
+    {"intensity", -1.0, 1.0, true, ""},
+};
+
 struct ProcessorOptions {
     double sampleRate = 48000.0;
     int channels = 2;
@@ -47,10 +65,10 @@ struct ProcessorOptions {
     bool realtime = false;
     bool loudnessCompensation = true;
     double smoothingMs = 20.0;
-    double analysisInterval = 2.0;   // s, [0.1, 60]
-    double adaptationTime = 8.0;     // s, (0, 3600]
-    double maxBoostDb = kDefaultMaxBoostDb;  // (0, 48]
-    double maxCutDb = kDefaultMaxCutDb;      // (0, 48]
+    double analysisInterval = 2.0;   // s (ranges: kOptionRanges)
+    double adaptationTime = 8.0;     // s
+    double maxBoostDb = kDefaultMaxBoostDb;
+    double maxCutDb = kDefaultMaxCutDb;
     // The analysis as the model defines it (the bundle manifest): its window (samples at modelSampleRate)
     // and its STFT frames (frameSize samples, frameHop apart, at frameSampleRate); both are converted to
     // sampleRate (frameGeometry).
