@@ -171,6 +171,8 @@ def run_batch(input_dir, output_dir, term="warm", intensity=1.0, *, mode="adapti
     try:
         while todo:
             lost = []
+            # forked workers share the parent's loaded bundle (resolve_blend above): its ONNX Runtime sessions
+            # have one intra- and one inter-op thread, so there is no thread for a fork to lose
             with ProcessPoolExecutor(max_workers=workers) as pool:
                 futures = {pool.submit(process_one, input_dir, output_dir, r, options): r for r in todo}
                 try:
