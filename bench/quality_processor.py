@@ -87,7 +87,7 @@ def typical_safe_setting(term):
     """The medoid (in dB response, RMS distance) of SAFE-DB's settings for ``term``: a real user's EQ."""
     from semeq_train.data_paths import data_file
     from semeq_train.eqspace.data import SAFE_FILE, load_safe
-    from semeq_train.eqspace.vocab import normalise
+    from semeq_rt.words import normalise
 
     safe = load_safe(data_file(SAFE_FILE))
     params = safe.params[[normalise(t) == term for t in safe.text]]

@@ -115,9 +115,22 @@ def test_progress_without_tqdm_is_plain_stderr(music_wav, tmp_path):
 
 
 def test_terms_lists_the_vocabulary_most_supported_first():
-    code, out, _ = run_cli("terms")
+    code, out, _ = run_cli("terms", "--all")
     assert code == 0
-    assert [line.split()[0] for line in out.splitlines()] == semeq_rt.terms()
+    rows = out.splitlines()[1:-1]  # a header, one row per word, a summary
+    assert [row.split()[0] for row in rows] == semeq_rt.terms()
+    supports = [int(row.split()[1]) for row in rows]
+    assert supports == sorted(supports, reverse=True) and min(supports) >= 3
+    code, out, _ = run_cli("terms")
+    assert len(out.splitlines()) == 40 + 2 and f"--all lists all {len(semeq_rt.terms())}" in out
+
+
+def test_terms_explains_how_a_word_is_placed():
+    code, out, _ = run_cli("terms", "brighter", "vintage radio")
+    assert code == 0
+    known, placed = out.splitlines()
+    assert "the known word 'bright'" in known
+    assert "placed from its text" in placed and "vintage" in placed.split("nearest:")[1]
 
 
 def test_analyze_prints_scores_and_plots(music_wav, tmp_path):

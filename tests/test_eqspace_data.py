@@ -9,7 +9,7 @@ from semeq_train.data_paths import data_file, sha256_file
 from semeq_train.eqspace import curves as eqcurves
 from semeq_train.eqspace.data import (AUDEALIZE_FILE, SAFE_FILE, SOCIALFX_FILE, EXCLUDED, SPLITS, build_corpus,
                                       load_audealize, load_safe, load_socialfx)
-from semeq_train.eqspace.vocab import normalise
+from semeq_rt.words import normalise
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,5 @@
-"""`semeq-export`: trained checkpoints → the ONNX model bundle that semeq_rt loads (docs/bundle.md).
+"""`semeq-export`: trained checkpoints → the ONNX model bundle that semeq_rt loads (docs/bundle.md);
+`semeq-export vocabulary --bundle DIR`: the open vocabulary into it (docs/vocabulary.md).
 
 Checks full ONNX validity and ONNX Runtime vs PyTorch parity before anything is written to --out.
 """
@@ -31,11 +32,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["vocabulary"]:
+        from .vocabulary import main as vocabulary_main
+
+        return vocabulary_main(argv[1:])
     args = build_parser().parse_args(argv)
     from .checkpoints import export_checkpoints
     from .parity import ParityError
 
-    command = shlex.join(["semeq-export", *(sys.argv[1:] if argv is None else argv)])
+    command = shlex.join(["semeq-export", *argv])
     try:
         manifest = export_checkpoints(args.eq_checkpoint, args.audio_checkpoint, args.out, data_dir=args.data,
                                       music_dir=args.music_dir, clips_per_track=args.clips_per_track,

@@ -64,8 +64,9 @@ def build_manifest(*, latent_dim: int, audio: dict, neutral_reference: dict, ter
 
 
 def metadata_props(manifest: dict, role: str) -> dict:
-    """What goes into one ONNX file's metadata_props: its role, and the manifest minus file hashes."""
-    without_files = dict(manifest)
+    """What goes into one ONNX file's metadata_props: its role, and the manifest minus file hashes and
+    the text section (the open vocabulary is the Python runtime's, not the models')."""
+    without_files = {k: v for k, v in manifest.items() if k != "text"}
     without_files["models"] = {r: {k: v for k, v in entry.items() if k not in FILE_ONLY_KEYS}
                                for r, entry in manifest["models"].items()}
     return {

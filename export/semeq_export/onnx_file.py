@@ -21,14 +21,17 @@ def tensor_spec(name: str, shape) -> dict:
 
 
 def export_module(module: torch.nn.Module, example_inputs: tuple, inputs: list, outputs: list,
-                  metadata: dict, path: Path, doc: str) -> onnx.ModelProto:
+                  metadata: dict, path: Path, doc: str, dynamic_axes: dict | None = None) -> onnx.ModelProto:
     """Trace ``module`` (eval mode) to ``path``; ``inputs``/``outputs`` are ``tensor_spec`` dicts.
+
+    ``dynamic_axes`` (tensor name → {axis: name}, as torch.onnx.export takes it) defaults to axis 0 of
+    every input and output being "batch".
 
     Sets the IR version, writes ``metadata`` (str → str) into metadata_props, and runs the full
     checker (shape inference included) before saving.
     """
     module = module.eval()
-    names = [t["name"] for t in inputs + outputs]
+    dynamic_axes = dynamic_axes or {t["name"]: {0: "batch"} for t in inputs + outputs}
     buffer = io.BytesIO()
     with torch.no_grad(), warnings.catch_warnings():
         # The TorchScript exporter is deprecated in favour of the dynamo one, which needs onnxscript;
@@ -38,7 +41,7 @@ def export_module(module: torch.nn.Module, example_inputs: tuple, inputs: list, 
         warnings.simplefilter("ignore", torch.jit.TracerWarning)
         torch.onnx.export(
             module, example_inputs, buffer, input_names=[t["name"] for t in inputs],
-            output_names=[t["name"] for t in outputs], dynamic_axes={n: {0: "batch"} for n in names},
+            output_names=[t["name"] for t in outputs], dynamic_axes=dynamic_axes,
             opset_version=OPSET, do_constant_folding=True, dynamo=False,
         )
     model = onnx.load_from_string(buffer.getvalue())

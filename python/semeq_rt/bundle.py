@@ -40,7 +40,9 @@ class Term(NamedTuple):
     name: str
     centroid: np.ndarray  # (latent_dim,) float32
     spread: np.ndarray  # (latent_dim,) float32, per-dimension std of the term's examples
-    count: int
+    count: int          # contributions behind the word over the data sets
+    counts: dict | None = None       # per data set: {"safe": n, "socialfx": n, "audealize": n}
+    agreement: float | None = None   # mean correlation between its contributors' curves
 
 
 def sha256_file(path) -> str:
@@ -187,6 +189,7 @@ def _check_manifest(manifest_path: Path, manifest: dict) -> None:
         term_scorer_arrays(manifest)
     except ValueError as e:
         raise BundleError(manifest_path, str(e)) from None
+    _check_text(manifest_path, manifest)
     models = _field(manifest_path, manifest, "models", dict)
     for role in ROLES:
         entry = _field(manifest_path, models, role, dict)
@@ -202,15 +205,62 @@ def _check_manifest(manifest_path: Path, manifest: dict) -> None:
             raise BundleError(manifest_path, f"models.{role}.file should be a file name inside the bundle folder")
 
 
+def _check_text(manifest_path: Path, manifest: dict) -> None:
+    """The optional open-vocabulary section (docs/bundle.md, "text")."""
+    if "text" not in manifest:
+        return
+    latent_dim = manifest["latent_dim"]
+    _field(manifest_path, manifest, "text", dict)
+    for key in ("file", "sha256", "tokenizer", "tokenizer_sha256"):
+        _field(manifest_path, manifest, f"text.encoder.{key}", str)
+    for key in ("embedding_dim", "max_tokens"):
+        _positive(manifest_path, manifest, f"text.encoder.{key}")
+    template = _field(manifest_path, manifest, "text.template", str)
+    if template.count("{}") != 1:
+        raise BundleError(manifest_path, "field 'text.template' should hold one '{}' where the text goes")
+    _positive(manifest_path, manifest, "text.temperature", (int, float))
+    _positive(manifest_path, manifest, "text.confidence.slope", (int, float))
+    _positive(manifest_path, manifest, "text.confidence.neighbours")
+    intercept = _field(manifest_path, manifest, "text.confidence.intercept", (int, float))
+    if not math.isfinite(intercept):
+        raise BundleError(manifest_path, "field 'text.confidence.intercept' should be finite")
+    for key in ("file", "sha256"):
+        _field(manifest_path, manifest, f"text.neighbours.{key}", str)
+    words = _field(manifest_path, manifest, "text.neighbours.words", list)
+    others = _field(manifest_path, manifest, "text.neighbours.others", list)
+    for i, other in enumerate(others):
+        if not isinstance(other, dict) or not isinstance(other.get("name"), str):
+            raise BundleError(manifest_path, f"text.neighbours.others[{i}] should be an object with a name")
+        _number_list(manifest_path, other.get("centroid"), f"text.neighbours.others[{i}].centroid", latent_dim)
+        _number_list(manifest_path, other.get("spread"), f"text.neighbours.others[{i}].spread", latent_dim)
+    placed = {t["name"] for t in manifest["terms"]} | {o["name"] for o in others}
+    if not words or len(set(words)) != len(words) or not all(isinstance(w, str) and w in placed for w in words):
+        raise BundleError(manifest_path, "field 'text.neighbours.words' should list distinct words, each a term "
+                                         "or in 'text.neighbours.others'")
+
+
+def _model_files(manifest: dict) -> list:
+    """(what, file name, sha256) of every file the manifest names."""
+    files = [(f"model file for {role!r}", manifest["models"][role]["file"], manifest["models"][role]["sha256"])
+             for role in ROLES]
+    if "text" in manifest:
+        text = manifest["text"]
+        files += [("the text encoder", text["encoder"]["file"], text["encoder"]["sha256"]),
+                  ("the text tokenizer", text["encoder"]["tokenizer"], text["encoder"]["tokenizer_sha256"]),
+                  ("the text neighbours' embeddings", text["neighbours"]["file"], text["neighbours"]["sha256"])]
+    return files
+
+
 def _check_model_files(folder: Path, manifest: dict) -> None:
-    for role in ROLES:
-        entry = manifest["models"][role]
-        model_path = folder / entry["file"]
+    for what, name, expected in _model_files(manifest):
+        if Path(name).name != name:
+            raise BundleError(folder / MANIFEST_NAME, f"{what} should be a file name inside the bundle folder")
+        model_path = folder / name
         if not model_path.is_file():
-            raise BundleError(model_path, f"model file for {role!r} is missing")
+            raise BundleError(model_path, f"{what} is missing")
         actual = sha256_file(model_path)
-        if actual != entry["sha256"]:
-            raise BundleError(model_path, f"SHA-256 {actual} does not match the manifest's {entry['sha256']} "
+        if actual != expected:
+            raise BundleError(model_path, f"SHA-256 {actual} does not match the manifest's {expected} "
                                           "(file changed or corrupt)")
 
 
@@ -336,9 +386,11 @@ class Bundle:
         self.param_layout = tuple((p["name"], p["unit"], p["low"], p["high"])
                                   for p in manifest["eq"]["param_layout"])
         self.neutral_reference = manifest["neutral_reference"]
+        self.text = manifest.get("text")  # the open vocabulary's section, or None (semeq_rt.vocabulary)
         self.terms = {
             t["name"]: Term(t["name"], np.asarray(t["centroid"], dtype=np.float32),
-                            np.asarray(t["spread"], dtype=np.float32), t["count"])
+                            np.asarray(t["spread"], dtype=np.float32), t["count"], t.get("counts"),
+                            t.get("agreement"))
             for t in manifest["terms"]
         }
 

@@ -138,11 +138,33 @@ def _cmd_analyze(args):
 
 
 def _cmd_terms(args):
-    from .semantics import get_bundle, terms
+    from . import vocabulary
+    from .semantics import get_bundle, resolve_blend, terms
 
     bundle = get_bundle(args.bundle)
-    for name in terms(bundle):
-        print(f"{name:<20} {bundle.terms[name].count:6d} examples")
+    if args.words:
+        for text in args.words:
+            (name,) = resolve_blend(text, bundle)
+            if name in bundle.terms:
+                print(f"{text}: the known word {name!r} ({bundle.terms[name].count} contributions)")
+            else:
+                placed = vocabulary.placer(bundle).place(name)
+                near = ", ".join(f"{w} {weight:.0%}" for w, weight in placed.neighbours)
+                print(f"{text}: placed from its text (confidence {placed.confidence:.2f}), nearest: {near}")
+        return 0
+    names = terms(bundle)
+    shown = names if args.all else names[:args.top]
+    print(f"{'word':<16} {'support':>7}  {'SAFE':>4} {'SocialFX':>8} {'Audealize':>9}  agreement")
+    for name in shown:
+        term = bundle.terms[name]
+        counts = term.counts or {}
+        agreement = "" if term.agreement is None else f"{term.agreement:9.2f}"
+        print(f"{name:<16} {term.count:7d}  {counts.get('safe', 0):4d} {counts.get('socialfx', 0):8d} "
+              f"{counts.get('audealize', 0):9d}  {agreement}")
+    more = f"; --all lists all {len(names)}" if len(shown) < len(names) else ""
+    opened = " Any other word or short phrase is placed from its text (semeq terms WORD shows how)." \
+        if bundle.text else ""
+    print(f"{len(shown)} of {len(names)} known words, most contributions first{more}.{opened}")
     return 0
 
 
@@ -225,7 +247,11 @@ def build_parser() -> argparse.ArgumentParser:
     overwrite_flag(p)
     p.set_defaults(run=_cmd_analyze)
 
-    p = sub.add_parser("terms", help="list the words semeq knows, most-supported first")
+    p = sub.add_parser("terms", help="list the words semeq knows, most-supported first, or say how it places words")
+    p.add_argument("words", nargs="*", metavar="WORD",
+                   help="words or phrases to explain: known, or placed from their text (and from which words)")
+    p.add_argument("--all", action="store_true", help="every known word (default: the most supported)")
+    p.add_argument("--top", type=_positive_int, default=40, help="known words to list (default 40)")
     p.set_defaults(run=_cmd_terms)
 
     p = sub.add_parser("plot", help="plot a word's (or blend's) EQ curve to a PNG file")

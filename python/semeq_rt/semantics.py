@@ -14,8 +14,12 @@ from pathlib import Path
 
 import numpy as np
 
-from . import eqdef, ltas
+from . import eqdef, ltas, vocabulary
 from .bundle import Bundle, load_bundle, term_scorer_arrays
+from .words import clean, to_known
+
+#: The longest text placed as a term: a word or a short phrase, not a description.
+MAX_TERM_CHARACTERS = 60
 
 
 @functools.lru_cache(maxsize=1)
@@ -37,7 +41,8 @@ def get_bundle(bundle=None):
 
 
 def terms(bundle=None) -> list:
-    """The kept descriptive words of the semantic space, most-supported (most training examples) first."""
+    """The known words (their own human data places them), most-supported (most contributions) first.
+    Any other word or short phrase is placed from its text where the bundle has a text encoder."""
     table = get_bundle(bundle).terms
     return sorted(table, key=lambda name: (-table[name].count, name))
 
@@ -45,7 +50,38 @@ def terms(bundle=None) -> list:
 def _normalise_name(name) -> str:
     if not isinstance(name, str):
         raise TypeError(f"a term must be a string, got {type(name).__name__}")
-    return " ".join(name.strip().lower().split())
+    return clean(name)
+
+
+def _resolve_name(key: str, bundle, known) -> str:
+    """A cleaned name → the known word it is (itself, an alias or an inflection: brighter → bright),
+    or itself once the bundle's text encoder has placed it; ValueError otherwise."""
+    word = to_known(key, bundle.terms)
+    if word is not None:
+        return word
+    placer = vocabulary.placer(bundle) if key else None
+    if placer is None:
+        raise _unknown_term_error(key, known)
+    if len(key) > MAX_TERM_CHARACTERS:
+        raise ValueError(f"term {key[:40]!r}… is {len(key)} characters long: a term is a word or a short phrase "
+                         f"(at most {MAX_TERM_CHARACTERS} characters)")
+    if " " not in key and key not in placer.words and not placer.is_model_word(key) \
+            and difflib.get_close_matches(key, known, n=1, cutoff=0.75):
+        raise _unknown_term_error(key, known)  # a typo of a known word ("wram"), not a new word
+    try:
+        placer.place(key)
+    except vocabulary.NotASoundError as e:
+        close = difflib.get_close_matches(key, known, n=3, cutoff=0.75)
+        raise vocabulary.NotASoundError(f"{e}" + (f"; or did you mean {', '.join(map(repr, close))}?" if close
+                                                  else "")) from None
+    return key
+
+
+def term_point(name: str, bundle=None):
+    """(centroid, spread) of a resolved name: a known word's, or its text placement's."""
+    bundle = get_bundle(bundle)
+    term = bundle.terms.get(name) or vocabulary.placer(bundle).place(name)
+    return term.centroid, term.spread
 
 
 def _unknown_term_error(name, known) -> ValueError:
@@ -60,11 +96,13 @@ def resolve_blend(spec, bundle=None) -> dict:
     """A term or a blend → {term: weight} with weights summing to 1.
 
     ``spec`` is a term (``"warm"``), a mapping of terms to non-negative weights (``{"warm": 0.7,
-    "airy": 0.3}``), or a sequence of (term, weight) pairs. Names are matched case-insensitively.
-    Raises ``ValueError`` for an unknown term (listing close matches), a negative or non-finite weight,
-    or weights that sum to zero.
+    "airy": 0.3}``), or a sequence of (term, weight) pairs. Names are matched case-insensitively;
+    inflections and variants of a known word resolve to it (brighter → bright); any other word or short
+    phrase is placed from its text (``semeq_rt.vocabulary``) when the bundle has a text encoder.
+    Raises ``ValueError`` for a text that is not a sound (``vocabulary.NotASoundError``, naming the
+    nearest known words), an unknown term with no text encoder (listing close matches), a negative or
+    non-finite weight, or weights that sum to zero.
     """
-    table = get_bundle(bundle).terms
     if isinstance(spec, str):
         pairs = [(spec, 1.0)]
     elif isinstance(spec, dict):
@@ -82,9 +120,7 @@ def resolve_blend(spec, bundle=None) -> dict:
     known = terms(bundle)
     weights = {}
     for name, weight in pairs:
-        key = _normalise_name(name)
-        if key not in table:
-            raise _unknown_term_error(key, known)
+        key = _resolve_name(_normalise_name(name), get_bundle(bundle), known)
         if isinstance(weight, bool) or not isinstance(weight, numbers.Real) or not math.isfinite(weight) \
                 or weight < 0:
             raise ValueError(f"the weight of {key!r} must be a finite number ≥ 0, got {weight!r}")
@@ -97,14 +133,12 @@ def resolve_blend(spec, bundle=None) -> dict:
 
 def blend_latent(weights: dict, bundle=None) -> np.ndarray:
     """The latent point of a resolved blend: the weighted mean of the terms' centroids."""
-    table = get_bundle(bundle).terms
-    return sum(w * table[name].centroid.astype(np.float64) for name, w in weights.items()).astype(np.float32)
+    return sum(w * term_point(name, bundle)[0].astype(np.float64) for name, w in weights.items()).astype(np.float32)
 
 
 def blend_spread(weights: dict, bundle=None) -> np.ndarray:
     """The human spread (per latent dimension) of a resolved blend: the weighted mean of the terms'."""
-    table = get_bundle(bundle).terms
-    return sum(w * table[name].spread.astype(np.float64) for name, w in weights.items())
+    return sum(w * term_point(name, bundle)[1].astype(np.float64) for name, w in weights.items())
 
 
 def term_amounts(curves_db, term_curves_db) -> np.ndarray:

@@ -6,6 +6,7 @@ from importlib import import_module
 SUBCOMMANDS = {
     "eq": "semeq_train.eqspace.cli",
     "audio": "semeq_train.audio.cli",
+    "vocab": "semeq_train.vocabulary.cli",
 }
 
 

@@ -28,7 +28,7 @@ from semeq_rt import eqdef
 
 from ..data_paths import data_file, sha256_file
 from . import curves as eqcurves
-from .vocab import normalise
+from semeq_rt.words import normalise
 
 SAFE_FILE = "safe-db/SAFEEqualiserUserData.csv"
 SOCIALFX_FILE = "socialfx-eq/eq_contributions.csv"

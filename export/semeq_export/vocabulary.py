@@ -1,0 +1,130 @@
+"""`semeq-export vocabulary`: the open vocabulary (`semeq-train vocab`'s output) into a bundle.
+
+Writes the text encoder (ONNX + tokenizer, held to the PyTorch reference by ``text_model``), the
+neighbours' embeddings as that ONNX file computes them (each within ``text_model.MIN_COSINE`` of the
+embeddings the vocabulary was fitted on), the known words as the manifest's terms and its ``text``
+section, and rewrites the model files' metadata. Everything is checked in a staging folder and moved
+into the bundle only when the result loads and places a word.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import onnx
+
+from semeq_rt.bundle import MANIFEST_NAME, ROLES, load_bundle, sha256_file, validate_bundle
+from semeq_rt.text import TextEncoder
+from semeq_train.vocabulary.build import graph_sha256
+
+from .manifest import jsonable, metadata_props
+from .onnx_file import set_metadata
+from .text_model import MIN_COSINE, export_text_encoder
+
+VOCABULARY_FORMAT = "semeq-vocabulary/1"
+NEIGHBOURS_FILE = "text_neighbours.npy"
+#: Term fields the manifest keeps of each known word.
+TERM_KEYS = ("name", "centroid", "spread", "count", "counts", "agreement", "audealize_agreement", "params",
+             "curve_db")
+
+
+def _read_vocabulary(path: Path, bundle_dir: Path, manifest: dict) -> dict:
+    vocabulary = json.loads(Path(path).read_text(encoding="utf-8"))
+    if vocabulary.get("format") != VOCABULARY_FORMAT:
+        raise ValueError(f"{path} is not a vocabulary of format {VOCABULARY_FORMAT!r} (`semeq-train vocab` writes one)")
+    for role, sha in vocabulary["config"]["eq_graphs_sha256"].items():
+        if graph_sha256(bundle_dir / manifest["models"][role]["file"]) != sha:
+            raise ValueError(f"{path} was built on another EQ space (its {role} differs from this bundle's): "
+                             "rerun `semeq-train vocab --bundle` on this bundle")
+    return vocabulary
+
+
+def text_section(vocabulary: dict, encoder_entry: dict, embeddings_sha256: str) -> dict:
+    words = vocabulary["words"]
+    return {
+        "encoder": encoder_entry,
+        "template": vocabulary["config"]["template"],
+        "temperature": vocabulary["temperature"],
+        "confidence": {**vocabulary["confidence"], "neighbours": vocabulary["config"]["neighbours"]},
+        "neighbours": {
+            "file": NEIGHBOURS_FILE, "sha256": embeddings_sha256, "words": [w["name"] for w in words],
+            "others": [{k: w[k] for k in ("name", "centroid", "spread", "count")} for w in words if not w["known"]],
+        },
+        "training": {
+            "command": vocabulary["config"]["command"], "data_sha256": vocabulary["data_sha256"],
+            "min_support": vocabulary["min_support"],
+            "cross_validation": vocabulary["metrics"]["cross_validation"]["median"],
+            "refusal": {k: v for k, v in vocabulary["metrics"]["refusal"].items() if not isinstance(v, list)},
+        },
+    }
+
+
+def add_vocabulary(bundle_dir, vocabulary_path, command: str) -> dict:
+    """Put the vocabulary into the bundle at ``bundle_dir``; returns the new manifest."""
+    bundle_dir = Path(bundle_dir)
+    manifest = validate_bundle(bundle_dir)
+    vocabulary = _read_vocabulary(Path(vocabulary_path), bundle_dir, manifest)
+    staging = Path(tempfile.mkdtemp(prefix=f".{bundle_dir.name}-", dir=bundle_dir.parent))
+    try:
+        for name in [manifest["models"][r]["file"] for r in ROLES]:
+            shutil.copy2(bundle_dir / name, staging / name)
+        encoder_entry = export_text_encoder(staging)
+        encoder = TextEncoder(staging / encoder_entry["file"], staging / encoder_entry["tokenizer"],
+                              max_tokens=encoder_entry["max_tokens"])
+        names = [w["name"] for w in vocabulary["words"]]
+        embeddings = encoder.embed([vocabulary["config"]["template"].format(n) for n in names])
+        cosine = np.sum(embeddings.astype(np.float64) * np.asarray(vocabulary["embeddings"]), axis=1)
+        if cosine.min() < MIN_COSINE:
+            worst = names[int(np.argmin(cosine))]
+            raise ValueError(f"the ONNX text encoder's embedding of {worst!r} is at cosine {cosine.min():.5f} "
+                             f"of the one the vocabulary was fitted on (needs ≥ {MIN_COSINE})")
+        np.save(staging / NEIGHBOURS_FILE, embeddings.astype(np.float32))
+        manifest["terms"] = [{k: w[k] for k in TERM_KEYS} for w in vocabulary["words"] if w["known"]]
+        manifest["text"] = text_section(vocabulary, encoder_entry, sha256_file(staging / NEIGHBOURS_FILE))
+        manifest["text"]["encoder"]["neighbours_min_cosine"] = float(cosine.min())
+        manifest["text"]["training"]["export_command"] = command
+        manifest = jsonable(manifest)
+        for role in ROLES:  # the models' metadata carry the manifest (without the text section)
+            path = staging / manifest["models"][role]["file"]
+            model = onnx.load(str(path))
+            set_metadata(model, metadata_props(manifest, role))
+            onnx.save(model, str(path))
+            manifest["models"][role].update(sha256=sha256_file(path), size_bytes=path.stat().st_size)
+        (staging / MANIFEST_NAME).write_text(json.dumps(manifest, indent=1) + "\n", encoding="utf-8")
+        from semeq_rt.semantics import resolve_blend
+
+        resolve_blend("glassy", load_bundle(staging, providers=["CPUExecutionProvider"]))
+        names = [manifest["models"][r]["file"] for r in ROLES] + [
+            encoder_entry["file"], encoder_entry["tokenizer"], NEIGHBOURS_FILE, MANIFEST_NAME]
+        for name in names:
+            shutil.move(str(staging / name), str(bundle_dir / name))
+        return manifest
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def main(argv: list) -> int:
+    """`semeq-export vocabulary ARGS` (called by semeq_export.cli with ARGS)."""
+    parser = argparse.ArgumentParser(prog="semeq-export vocabulary", description=__doc__.splitlines()[0])
+    parser.add_argument("--vocabulary", default="runs/vocab/vocabulary.json",
+                        help="`semeq-train vocab`'s output (default runs/vocab/vocabulary.json)")
+    parser.add_argument("--bundle", required=True,
+                        help="bundle folder to add it to (e.g. python/semeq_rt/models/default)")
+    args = parser.parse_args(argv)
+    command = shlex.join(["semeq-export", "vocabulary", *argv])
+    try:
+        manifest = add_vocabulary(args.bundle, args.vocabulary, command)
+    except (FileNotFoundError, ValueError) as e:
+        print(f"semeq-export vocabulary: error: {e}", file=sys.stderr)
+        return 1
+    text = manifest["text"]
+    print(f"wrote {args.bundle}: {len(manifest['terms'])} known words, {len(text['neighbours']['words'])} "
+          f"neighbours, text encoder {text['encoder']['weights']} (parity min cosine "
+          f"{text['encoder']['parity']['min_cosine']:.5f}; neighbours {text['encoder']['neighbours_min_cosine']:.5f})")
+    return 0

@@ -1,0 +1,252 @@
+"""The known vocabulary and the text placement, fitted and evaluated (docs/vocabulary.md).
+
+1. Every word of the data sets (``evidence``) with its support, agreement and human curve.
+2. The support a word needs to be known (placed by its own human data) is the smallest number of
+   contributions whose mean predicts the word's held-out contributions better than the text placement
+   does (median level-free RMS error over random splits of the words with the most contributions).
+3. Known words' points: the EQ space's 51 core terms keep their centroids and spreads exactly; every
+   other known word sits at the EQ encoder's point of its human curve, with the spread of its
+   contributions' points shrunk toward the core terms' mean spread (a prior worth ``SPREAD_PRIOR``
+   contributions).
+4. Text placement (``semeq_rt.placement``): the softmax temperature is chosen by word-grouped 5-fold
+   cross-validation over known words with ≥ 5 contributions (nested: each outer fold's temperature is
+   chosen on its training words only); the reported figures are the outer folds', against two baselines.
+5. The refusal: a logistic of the neighbour similarity, fitted on held-out known words against
+   ``probes.NON_SONIC_CHOOSE`` and reported on ``probes.NON_SONIC_CHECK``.
+"""
+from __future__ import annotations
+
+import difflib
+
+import numpy as np
+
+from semeq_rt import placement
+
+from ..eqspace.curves import LEVEL_MASK
+from ..eqspace.terms import fit_logistic
+from .evidence import data_phrases, load_evidence
+from .probes import NON_SONIC_CHECK, NON_SONIC_CHOOSE, UNSEEN_SOUND_WORDS
+
+TEMPERATURES = (0.02, 0.03, 0.05, 0.07, 0.1, 0.15)
+EVALUATED_SUPPORT = 5
+FOLDS = 5
+SPREAD_PRIOR = 5.0
+#: Words with at least this many individual curves serve the support study.
+STUDY_MIN_CURVES = 12
+STUDY_SUPPORTS = (1, 2, 3, 4, 5, 6, 8)
+STUDY_TRIALS = 20
+
+
+def graph_sha256(path) -> str:
+    """SHA-256 of an ONNX file's graph: what identifies an EQ space across metadata rewrites."""
+    import hashlib
+
+    import onnx
+
+    return hashlib.sha256(onnx.load(str(path)).graph.SerializeToString()).hexdigest()
+
+
+def level_free(curves: np.ndarray) -> np.ndarray:
+    """The 50 Hz–16 kHz part of dB curves with its mean removed."""
+    band = np.asarray(curves, dtype=np.float64)[..., LEVEL_MASK]
+    return band - band.mean(-1, keepdims=True)
+
+
+def curve_r(a, b) -> np.ndarray:
+    a, b = level_free(a), level_free(b)
+    return (a * b).sum(-1) / np.maximum(np.linalg.norm(a, axis=-1) * np.linalg.norm(b, axis=-1), 1e-12)
+
+
+def curve_rms_db(a, b) -> np.ndarray:
+    return np.sqrt(((level_free(a) - level_free(b)) ** 2).mean(-1))
+
+
+def place_curves(similarity, curves, temperature):
+    """Curves placed as the similarity-weighted mean of known words' human curves (the evaluation's
+    stand-in for decoding the weighted mean of their points)."""
+    return placement.placement_weights(similarity, temperature) @ curves
+
+
+def support_study(words, evidence, embeddings, temperature, seed) -> dict:
+    """Median held-out RMS error (dB) and r of an n-contribution mean, against the text placement of
+    the same word (placed from all other words), over words with ≥ STUDY_MIN_CURVES individual curves."""
+    rng = np.random.default_rng(seed)
+    index = {w: i for i, w in enumerate(words)}
+    curves = np.stack([evidence[w].human_curve() for w in words])
+    studied = [w for w in words if len(evidence[w].individual) >= STUDY_MIN_CURVES]
+    rows = {n: {"rms": [], "r": []} for n in STUDY_SUPPORTS}
+    text = {"rms": [], "r": []}
+    for w in studied:
+        i = index[w]
+        others = np.ones(len(words), bool)
+        others[i] = False
+        placed = place_curves(embeddings[i] @ embeddings[others].T, curves[others], temperature)
+        x = evidence[w].individual
+        for _ in range(STUDY_TRIALS):
+            order = rng.permutation(len(x))
+            for n in STUDY_SUPPORTS:
+                truth = x[order[n:]].mean(0)
+                mean = x[order[:n]].mean(0)
+                rows[n]["rms"].append(float(curve_rms_db(mean, truth)))
+                rows[n]["r"].append(float(curve_r(mean, truth)))
+            truth = x[order[STUDY_SUPPORTS[-1]:]].mean(0)
+            text["rms"].append(float(curve_rms_db(placed, truth)))
+            text["r"].append(float(curve_r(placed, truth)))
+    medians = {n: {k: float(np.median(v)) for k, v in r.items()} for n, r in rows.items()}
+    text_medians = {k: float(np.median(v)) for k, v in text.items()}
+    beating = [n for n in STUDY_SUPPORTS if medians[n]["rms"] < text_medians["rms"]]
+    return {"words": studied, "trials": STUDY_TRIALS, "contributions": medians, "text_placement": text_medians,
+            "min_support": beating[0] if beating else STUDY_SUPPORTS[-1]}
+
+
+def _folds(targets, seed):
+    order = np.random.default_rng(seed).permutation(targets)
+    return np.array_split(order, FOLDS)
+
+
+def _median_r(similarity, curves, truth, temperature):
+    return float(np.median(curve_r(place_curves(similarity, curves, temperature), truth)))
+
+
+def choose_temperature(embeddings, curves, pool, targets, seed) -> float:
+    """The temperature with the best median r over a word-grouped CV of ``targets`` within ``pool``."""
+    scores = []
+    for t in TEMPERATURES:
+        rs = []
+        for fold in _folds(targets, seed):
+            train = pool.copy()
+            train[fold] = False
+            placed = place_curves(embeddings[fold] @ embeddings[train].T, curves[train], t)
+            rs.extend(curve_r(placed, curves[fold]))
+        scores.append(np.median(rs))
+    return TEMPERATURES[int(np.argmax(scores))]
+
+
+def cross_validate(words, embeddings, curves, pool, evaluated, seed) -> dict:
+    """Outer word-grouped folds over the words with ≥ EVALUATED_SUPPORT contributions: the text
+    placement from the rest of ``pool`` (temperature chosen on the outer training words) against the
+    mean curve of the training words and the nearest training word by spelling."""
+    targets = np.flatnonzero(pool & evaluated)
+    per_word = {}
+    for k, fold in enumerate(_folds(targets, seed)):
+        train = pool.copy()
+        train[fold] = False
+        inner_targets = np.setdiff1d(targets, fold)
+        t = choose_temperature(embeddings, curves, train, inner_targets, seed + 1 + k)
+        placed = place_curves(embeddings[fold] @ embeddings[train].T, curves[train], t)
+        mean_curve = curves[train].mean(0)
+        train_words = [words[i] for i in np.flatnonzero(train)]
+        for j, i in enumerate(fold):
+            spelled = difflib.get_close_matches(words[i], train_words, n=1, cutoff=0.0)[0]
+            per_word[words[i]] = {
+                "fold": k, "temperature": t,
+                "text": {"r": float(curve_r(placed[j], curves[i])),
+                         "rms_db": float(curve_rms_db(placed[j], curves[i]))},
+                "mean_curve": {"r": float(curve_r(mean_curve, curves[i])),
+                               "rms_db": float(curve_rms_db(mean_curve, curves[i]))},
+                "spelling": {"word": spelled, "r": float(curve_r(curves[words.index(spelled)], curves[i])),
+                             "rms_db": float(curve_rms_db(curves[words.index(spelled)], curves[i]))},
+            }
+    summary = {method: {stat: float(np.median([w[method][stat] for w in per_word.values()]))
+                        for stat in ("r", "rms_db")} for method in ("text", "mean_curve", "spelling")}
+    return {"words": len(per_word), "folds": FOLDS, "median": summary, "per_word": per_word}
+
+
+def fit_refusal(words, embeddings, known, embed_probe, phrases) -> dict:
+    """The confidence logistic (equal priors) on the neighbour similarity of sound texts (known words,
+    each against the other words, and the even-numbered half of the data sets' phrases) against
+    NON_SONIC_CHOOSE's; its acceptance of the other half of the phrases, of NON_SONIC_CHECK and of the
+    known words."""
+    loo = (embeddings @ embeddings.T)[known]
+    loo[np.arange(len(loo)), np.flatnonzero(known)] = -1.0  # a word is not its own neighbour
+    phrase_similarity = embed_probe(phrases) @ embeddings.T
+    positive = placement.neighbour_similarity(np.concatenate([loo, phrase_similarity[0::2]]))
+    negative = placement.neighbour_similarity(embed_probe(NON_SONIC_CHOOSE) @ embeddings.T)
+    x = np.concatenate([positive, negative])[:, None]
+    y = np.concatenate([np.ones(len(positive)), np.zeros(len(negative))])
+    weights = np.where(y == 1, 0.5 / len(positive), 0.5 / len(negative))
+    slope, intercept = fit_logistic(x, y, weights, l2=0.0)
+
+    def accepted(similarity):
+        return placement.confidence(similarity, slope, intercept) >= 0.5
+
+    check = accepted(embed_probe(NON_SONIC_CHECK) @ embeddings.T)
+    held_out_phrases = accepted(phrase_similarity[1::2])
+    known_ok = accepted(loo)
+    return {"slope": float(slope), "intercept": float(intercept),
+            "threshold_similarity": float(-intercept / slope),
+            "non_sonic_check_refused": float(1.0 - check.mean()),
+            "non_sonic_check_accepted": [w for w, a in zip(NON_SONIC_CHECK, check) if a],
+            "held_out_phrases_accepted": float(held_out_phrases.mean()),
+            "held_out_phrases_refused": [p for p, a in zip(phrases[1::2], held_out_phrases) if not a],
+            "known_accepted": float(known_ok.mean()),
+            "known_refused": [w for w, a in zip(np.array(words)[known], known_ok) if not a]}
+
+
+def build_vocabulary(bundle, embed, data_dir=None, seed: int = 0) -> dict:
+    """Everything the bundle's vocabulary needs; ``embed(texts) → (n, 384)`` unit vectors."""
+    scale = bundle.manifest["training"]["eq_space"]["config"]["socialfx_db_scale"]
+    evidence, data_sha256 = load_evidence(data_dir, scale)
+    words = sorted(evidence, key=lambda w: (-evidence[w].support, w))
+    support = np.array([evidence[w].support for w in words])
+    curves = np.stack([evidence[w].human_curve() for w in words])
+
+    def embed_texts(texts):
+        return np.asarray(embed([placement.TEMPLATE.format(t) for t in texts]), dtype=np.float64)
+
+    embeddings = embed_texts(words)
+    study = support_study(words, evidence, embeddings, 0.07, seed)
+    known = support >= study["min_support"]
+    evaluated = support >= EVALUATED_SUPPORT
+    everyone = np.ones(len(words), bool)  # every word of the data sets is a neighbour for placement
+    evaluation = cross_validate(words, embeddings, curves, everyone, evaluated, seed)
+    temperature = choose_temperature(embeddings, curves, everyone, np.flatnonzero(evaluated), seed)
+    refusal = fit_refusal(words, embeddings, known, embed_texts, data_phrases(data_dir))
+
+    entries = _word_entries(bundle, evidence, words, known)
+    absent = [w for w in UNSEEN_SOUND_WORDS if w not in evidence]
+    return {
+        "format": "semeq-vocabulary/1",
+        "config": {"template": placement.TEMPLATE, "neighbours": placement.NEIGHBOURS, "seed": seed,
+                   "temperatures": list(TEMPERATURES), "spread_prior": SPREAD_PRIOR,
+                   "socialfx_db_scale": scale, "eq_graphs_sha256": {
+                       role: graph_sha256(bundle.path / bundle.manifest["models"][role]["file"])
+                       for role in ("eq_encoder", "eq_decoder")}},
+        "data_sha256": data_sha256,
+        "min_support": study["min_support"],
+        "temperature": temperature,
+        "confidence": {"slope": refusal["slope"], "intercept": refusal["intercept"]},
+        "words": entries,
+        "embeddings": embeddings.astype(np.float32).tolist(),
+        "metrics": {"support_study": study, "cross_validation": evaluation, "refusal": refusal,
+                    "words_in_data": len(words), "known_words": int(known.sum()),
+                    "unseen_probe_words": absent[:30]},
+    }
+
+
+def _word_entries(bundle, evidence, names, known) -> list:
+    """One entry per word of the data sets (``known``: used as a term): the core terms' points
+    unchanged, every other word's from its human curve."""
+    core = {t["name"]: t for t in bundle.manifest["terms"]}
+    missing = sorted(set(core) - {n for n, k in zip(names, known) if k})
+    if missing:
+        raise ValueError(f"core terms below the known-word support: {missing}")
+    core_spread = np.mean([t["spread"] for t in core.values()], axis=0)
+    centroids = bundle.encode_curve(np.stack([evidence[n].human_curve() for n in names]).astype(np.float32))
+    params, responses = bundle.decode(centroids)
+    entries = []
+    for k, name in enumerate(names):
+        e = evidence[name]
+        entry = {"name": name, "known": bool(known[k]), "count": e.support, "counts": e.counts,
+                 "agreement": e.agreement, "audealize_agreement": e.audealize_agreement}
+        if name in core:
+            entry.update({key: core[name][key] for key in ("centroid", "spread", "params", "curve_db")})
+        else:
+            points = bundle.encode_curve(e.individual.astype(np.float32)) if len(e.individual) else centroids[:0]
+            n = len(points)
+            own = points.std(0) if n >= 2 else np.zeros_like(core_spread)
+            spread = np.sqrt((n * own ** 2 + SPREAD_PRIOR * core_spread ** 2) / (n + SPREAD_PRIOR))
+            entry.update({"centroid": centroids[k].tolist(), "spread": spread.tolist(),
+                          "params": params[k].tolist(), "curve_db": responses[k].tolist()})
+        entries.append(entry)
+    return entries
