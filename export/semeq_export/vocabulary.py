@@ -21,7 +21,7 @@ import onnx
 
 from semeq_rt.bundle import MANIFEST_NAME, ROLES, load_bundle, sha256_file, validate_bundle
 from semeq_rt.text import TextEncoder
-from semeq_train.vocabulary.build import graph_sha256
+from semeq_train.vocabulary.build import eq_space_scored_terms, graph_sha256
 
 from .manifest import jsonable, metadata_props
 from .onnx_file import set_metadata
@@ -86,6 +86,12 @@ def add_vocabulary(bundle_dir, vocabulary_path, command: str) -> dict:
                              f"of the one the vocabulary was fitted on (needs ≥ {MIN_COSINE})")
         np.save(staging / NEIGHBOURS_FILE, embeddings.astype(np.float32))
         manifest["terms"] = [{k: w[k] for k in TERM_KEYS} for w in vocabulary["words"] if w["known"]]
+        scorer = manifest["term_scorer"]
+        n = len(eq_space_scored_terms(manifest))  # the EQ space's, then the vocabulary's
+        for key in ("terms", "slope_boost", "slope_cut", "intercept"):
+            scorer[key] = scorer[key][:n] + ([*vocabulary["scorers"]] if key == "terms" else
+                                             [v[key] for v in vocabulary["scorers"].values()])
+        scorer["eq_space_terms"] = n
         manifest["text"] = text_section(vocabulary, encoder_entry, sha256_file(staging / NEIGHBOURS_FILE))
         manifest["text"]["encoder"]["neighbours_min_cosine"] = float(cosine.min())
         manifest["text"]["training"]["export_command"] = command

@@ -93,8 +93,11 @@ class Processor(_core.Processor):
     Parameters
     ----------
     term : str, dict or sequence of (term, weight)
-        A kept word (``semeq_rt.terms()``), or a blend such as ``{"warm": 0.7, "airy": 0.3}`` (weights
-        are normalised). Unknown words raise ``ValueError`` listing close matches.
+        A known word (``semeq_rt.terms()``; inflections such as "brighter" resolve to it), any other
+        word or short phrase ("glassy", "vintage radio": placed from its text, docs/vocabulary.md), or a
+        blend such as ``{"warm": 0.7, "airy": 0.3}`` (weights are normalised). A typo of a known word
+        raises ``ValueError`` listing close matches; a text with no sonic sense ("banana") raises
+        ``ValueError`` naming the nearest known words.
     intensity : float in [-1, 1]
         0 leaves the audio unchanged; 1 moves it all the way into the word's range (adaptive) or applies
         the word's full EQ (static); negative values move the audio away from the word (adaptive: from

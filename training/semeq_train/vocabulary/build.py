@@ -8,11 +8,13 @@
    other known word sits at the EQ encoder's point of its human curve, with the spread of its
    contributions' points shrunk toward the core terms' mean spread (a prior worth ``SPREAD_PRIOR``
    contributions).
-4. Text placement (``semeq_rt.placement``): the softmax temperature is chosen by word-grouped 5-fold
-   cross-validation over known words with ≥ 5 contributions (nested: each outer fold's temperature is
-   chosen on its training words only); the reported figures are the outer folds', against two baselines.
-5. The refusal: a logistic of the neighbour similarity, fitted on held-out known words against
-   ``probes.NON_SONIC_CHOOSE`` and reported on ``probes.NON_SONIC_CHECK``.
+4. Their term scores: the EQ space's scorer, extended to the other known words (``fit_word_scorers``).
+5. Text placement (``semeq_rt.placement``) from all words of the data sets: the softmax temperature is
+   chosen by word-grouped 5-fold cross-validation over the words with ≥ 5 contributions (nested: each
+   outer fold's temperature is chosen on its training words only); the reported figures are the outer
+   folds', against two baselines.
+6. The refusal: a logistic of the neighbour similarity, fitted on sound texts (known words, half of the
+   data's phrases) against ``probes.NON_SONIC_CHOOSE`` and reported on ``probes.NON_SONIC_CHECK``.
 """
 from __future__ import annotations
 
@@ -21,9 +23,10 @@ import difflib
 import numpy as np
 
 from semeq_rt import placement
+from semeq_rt.semantics import term_amounts
 
 from ..eqspace.curves import LEVEL_MASK
-from ..eqspace.terms import fit_logistic
+from ..eqspace.terms import balanced_weights, fit_logistic, fit_nonnegative_logistic
 from .evidence import data_phrases, load_evidence
 from .probes import NON_SONIC_CHECK, NON_SONIC_CHOOSE, UNSEEN_SOUND_WORDS
 
@@ -183,6 +186,41 @@ def fit_refusal(words, embeddings, known, embed_probe, phrases) -> dict:
             "known_refused": [w for w, a in zip(np.array(words)[known], known_ok) if not a]}
 
 
+def eq_space_scored_terms(manifest) -> list:
+    """The terms whose scorer the EQ space fitted: the term scorer's first ``eq_space_terms`` (all of them
+    in a bundle without the vocabulary)."""
+    scorer = manifest["term_scorer"]
+    return scorer["terms"][:scorer.get("eq_space_terms", len(scorer["terms"]))]
+
+
+def fit_word_scorers(bundle, evidence, entries) -> dict:
+    """The term scorer's numbers for the known words the EQ space's scorer lacks: per word, the same
+    non-negative logistic of its curve's boost and cut amounts, on the individual curves of every data
+    word (the word's own against all others, equal weights), with the EQ space's L2 strength divided by
+    the word's number of curves (``per-count``, as the scored terms were fitted)."""
+    scored = set(eq_space_scored_terms(bundle.manifest))
+    new = [e for e in entries if e["known"] and e["name"] not in scored]
+    names = list(evidence)
+    curves, labels = [], []
+    for i, name in enumerate(names):
+        own = evidence[name].individual
+        if not len(own) and evidence[name].audealize is not None:
+            own = evidence[name].audealize[None]
+        curves.append(own)
+        labels += [i] * len(own)
+    curves, labels = np.concatenate(curves), np.array(labels)
+    amounts = term_amounts(curves, np.array([e["curve_db"] for e in new]))
+    l2 = float(bundle.manifest["term_scorer"]["l2"])
+    fitted = {}
+    for k, entry in enumerate(new):
+        mine = labels == names.index(entry["name"])
+        theta = fit_nonnegative_logistic(amounts[:, k], mine.astype(float), balanced_weights(mine),
+                                         l2 / max(int(mine.sum()), 1))
+        fitted[entry["name"]] = {"slope_boost": float(theta[0]), "slope_cut": float(theta[1]),
+                                 "intercept": float(theta[2])}
+    return fitted
+
+
 def build_vocabulary(bundle, embed, data_dir=None, seed: int = 0) -> dict:
     """Everything the bundle's vocabulary needs; ``embed(texts) → (n, 384)`` unit vectors."""
     scale = bundle.manifest["training"]["eq_space"]["config"]["socialfx_db_scale"]
@@ -217,6 +255,7 @@ def build_vocabulary(bundle, embed, data_dir=None, seed: int = 0) -> dict:
         "temperature": temperature,
         "confidence": {"slope": refusal["slope"], "intercept": refusal["intercept"]},
         "words": entries,
+        "scorers": fit_word_scorers(bundle, evidence, entries),
         "embeddings": embeddings.astype(np.float32).tolist(),
         "metrics": {"support_study": study, "cross_validation": evaluation, "refusal": refusal,
                     "words_in_data": len(words), "known_words": int(known.sum()),
@@ -227,7 +266,7 @@ def build_vocabulary(bundle, embed, data_dir=None, seed: int = 0) -> dict:
 def _word_entries(bundle, evidence, names, known) -> list:
     """One entry per word of the data sets (``known``: used as a term): the core terms' points
     unchanged, every other word's from its human curve."""
-    core = {t["name"]: t for t in bundle.manifest["terms"]}
+    core = {t["name"]: t for t in bundle.manifest["terms"] if t["name"] in eq_space_scored_terms(bundle.manifest)}
     missing = sorted(set(core) - {n for n, k in zip(names, known) if k})
     if missing:
         raise ValueError(f"core terms below the known-word support: {missing}")
