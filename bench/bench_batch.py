@@ -1,11 +1,12 @@
 """`semeq batch`'s throughput on real music: hours of audio per wall hour with 1 and 2 workers (the
 command's wall clock, interpreter start included), and a rerun that skips everything.
 
-Run: ``python3 bench/bench_batch.py [--files 30] [--minutes 2]`` (needs ``python -m semeq_train.music
-fetch`` and pyarrow; ``--stages``: instead, what one worker spends per hour of audio on each stage, decode,
-analyse, process, encode, on one 10-minute file per format): the files are cut from the training packages'
-validation tracks (nexuiz-music, hyperrogue-music) in turn, WAV 16-bit, FLAC and Ogg Vorbis alternately, at
-their own rates.
+Run: ``python3 bench/bench_batch.py [--files 30] [--minutes 2] [--ray]`` (needs ``python -m
+semeq_train.music fetch`` and pyarrow; ``--ray`` also times the same batch on a local Ray instance, which needs
+Ray Data). ``--stages``: instead, what one worker spends per hour of audio on each stage, decode, analyse,
+process, encode, on one 10-minute file per format. The files are cut from the training packages' validation
+tracks (nexuiz-music, hyperrogue-music) in turn, WAV 16-bit, FLAC and Ogg Vorbis alternately, at their own
+rates.
 """
 from __future__ import annotations
 
@@ -68,10 +69,9 @@ def stages(folder, minutes):
               f"{per_hour * (t2 - t1):5.1f}, process {per_hour * (t3 - t2):5.1f}, encode {per_hour * (t4 - t3):5.1f}")
 
 
-def run(src, dst, workers):
+def run(src, dst, *options):
     t0 = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "semeq_rt.cli", "batch", str(src), str(dst), "--workers", str(workers),
-                    "-q"], check=True)
+    subprocess.run([sys.executable, "-m", "semeq_rt.cli", "batch", str(src), str(dst), *options, "-q"], check=True)
     return time.perf_counter() - t0
 
 
@@ -80,6 +80,7 @@ def main(argv=None):
     parser.add_argument("--files", type=int, default=30)
     parser.add_argument("--minutes", type=float, default=2.0, help="length of each file")
     parser.add_argument("--stages", action="store_true", help="the cost of each stage instead (10-minute files)")
+    parser.add_argument("--ray", action="store_true", help="also `--ray` (a local Ray instance) against the pool")
     args = parser.parse_args(argv)
     if args.stages:
         os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
@@ -93,13 +94,16 @@ def main(argv=None):
         src.mkdir()
         hours = make_catalog(src, args.files, args.minutes) / 3600.0
         walls = {}
-        for workers in (1, 2):
-            walls[workers] = run(src, Path(tmp) / f"out{workers}", workers)
-            print(f"{workers} worker(s): {walls[workers]:6.1f} s wall, {hours * 3600 / walls[workers]:6.0f} h of "
+        runs = [(1, "--workers", "1"), (2, "--workers", "2")] + ([("ray", "--ray")] if args.ray else [])
+        for key, *options in runs:
+            walls[key] = run(src, Path(tmp) / f"out{key}", *options)
+            print(f"{' '.join(options):<12} {walls[key]:6.1f} s wall, {hours * 3600 / walls[key]:6.0f} h of "
                   f"audio per wall hour")
-        rerun = run(src, Path(tmp) / "out2", 2)
+        rerun = run(src, Path(tmp) / "out2", "--workers", "2")
         print(f"2 workers / 1 worker: {walls[1] / walls[2]:.2f}×; rerun (all skipped): {rerun:.1f} s = "
               f"{100 * rerun / walls[2]:.0f} % of the first run")
+        if args.ray:
+            print(f"--ray / 2 workers (throughput): {walls[2] / walls['ray']:.2f}")
     print("uptime:", subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip())
 
 

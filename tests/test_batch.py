@@ -116,3 +116,65 @@ def test_a_killed_worker_costs_a_retry_and_leaves_no_partial_file(catalog, tmp_p
     assert [rows[n]["status"] for n in ("long.wav", "short.wav")] == ["ok", "ok"]
     assert not list(out.rglob("*.semeq-tmp"))
     assert soundfile.info(str(out / "long.wav")).frames == 24 * audio.shape[1]
+
+
+# --- on Ray (pip install "semeq[ray]"): each run in its own process, as a user runs it ------------------------
+
+def _batch_cli(*args, env=None):
+    result = subprocess.run([sys.executable, "-m", "semeq_rt.cli", "batch", *map(str, args), "-q"],
+                            capture_output=True, text=True, timeout=600, env=env)
+    return result.returncode, result.stderr
+
+
+def _same_outputs(out, reference):
+    rows, expected = read_manifest(out), read_manifest(reference)
+    assert sorted(rows) == sorted(expected)
+    for name, row in rows.items():
+        assert row["status"] == expected[name]["status"]
+        assert (row["scores_in"] or {}) == pytest.approx(expected[name]["scores_in"] or {})
+        if row["status"] == "ok":
+            np.testing.assert_array_equal(soundfile.read(str(out / name), dtype="float32")[0],
+                                          soundfile.read(str(reference / name), dtype="float32")[0])
+
+
+@pytest.fixture(scope="module")
+def local_run(catalog, tmp_path_factory):
+    out = tmp_path_factory.mktemp("local") / "out"
+    _batch_cli(catalog, out, "--workers", "2")
+    return out
+
+
+def test_ray_gives_the_local_pools_outputs_and_manifest(catalog, local_run, tmp_path):
+    pytest.importorskip("ray.data")
+    out = tmp_path / "out"
+    code, err = _batch_cli(catalog, out, "--ray")
+    assert code == 1 and "1 failed" in err, err  # broken.wav, as in the local pool
+    _same_outputs(out, local_run)
+    code, err = _batch_cli(catalog, out, "--ray")  # resume: nothing left to do, Ray not even started
+    assert "3 skipped" in err
+
+
+def test_ray_cluster_of_two_nodes_on_loopback(catalog, local_run, tmp_path):
+    pytest.importorskip("ray.data")
+    import shutil
+    import socket
+
+    ray = shutil.which("ray") or str(Path(sys.executable).with_name("ray"))
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    token = tmp_path / "token"  # the cluster's token authentication, with a token of this test's own
+    token.write_text(os.urandom(32).hex())
+    env = dict(os.environ, RAY_USAGE_STATS_ENABLED="0", RAY_AUTH_MODE="token", RAY_AUTH_TOKEN_PATH=str(token))
+    common = ["--num-cpus", "1", "--disable-usage-stats"]
+    try:
+        subprocess.run([ray, "start", "--head", "--node-ip-address", "127.0.0.1", "--port", str(port),
+                        "--include-dashboard", "false", *common], check=True, capture_output=True, env=env, timeout=180)
+        subprocess.run([ray, "start", "--address", f"127.0.0.1:{port}", "--node-ip-address", "127.0.0.1", *common],
+                       check=True, capture_output=True, env=env, timeout=180)
+        out = tmp_path / "out"
+        code, err = _batch_cli(catalog, out, "--ray", "auto", env=dict(env, RAY_ADDRESS=f"127.0.0.1:{port}"))
+        assert code == 1 and "1 failed" in err, err
+        _same_outputs(out, local_run)
+    finally:
+        subprocess.run([ray, "stop", "--force"], capture_output=True, env=env, timeout=180)

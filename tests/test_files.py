@@ -95,7 +95,7 @@ def test_a_link_at_the_output_is_written_through_and_other_files_are_refused(mus
     (("process", "{music}", "{dir}/out"), "give the output file an extension"),
     (("process", "{music}", "{dir}/missing/out.wav"), "does not exist"),
     (("process", "{music}", "{dir}/out.wav", "--intensity", "abc"), "must be a number in [-1, 1], got 'abc'"),
-    (("process", "{music}", "{dir}/out.wav", "--term", "x" * 100_000), "unknown term 'xxx"),
+    (("process", "{music}", "{dir}/out.wav", "--term", "x" * 100_000), "a term is a word or a short phrase"),
     (("analyze", "{dir}/missing.wav"), "no such file"),
     (("analyze", "{empty}"), "holds no audio"),
     (("analyze", "{silence}"), "nothing to analyse"),

@@ -7,6 +7,7 @@ file. A file that cannot be read or processed is a ``failed`` row with its error
 batch; a worker that dies (killed, out of memory) loses only its file, which is retried once in a new
 pool. A rerun skips the files whose output exists and whose manifest row says ``ok`` (``skipped``), so an
 interrupted batch finishes where it stopped. The manifest needs pyarrow (``pip install "semeq[batch]"``).
+The same work runs on Ray instead of the local pool with ``ray=`` (``batch_ray``).
 """
 from __future__ import annotations
 
@@ -136,10 +137,11 @@ def read_manifest(output_dir) -> dict:
 
 
 def run_batch(input_dir, output_dir, term="warm", intensity=1.0, *, mode="adaptive", workers=None,
-              analyze_only=False, fmt=None, progress=False) -> list:
+              analyze_only=False, fmt=None, progress=False, ray=None) -> list:
     """Process (or with ``analyze_only``, only analyse) every audio file under ``input_dir`` into
-    ``output_dir`` with a local pool of ``workers`` processes (default: the machine's cores); returns the
-    manifest's rows, which ``output_dir/manifest.parquet`` also holds."""
+    ``output_dir`` with a local pool of ``workers`` processes (default: the machine's cores), or with
+    ``ray`` ("local" or a cluster address: ``batch_ray``) on Ray; returns the manifest's rows, which
+    ``output_dir/manifest.parquet`` also holds."""
     from .fileio import ProgressBar
     from .semantics import resolve_blend
 
@@ -169,6 +171,15 @@ def run_batch(input_dir, output_dir, term="warm", intensity=1.0, *, mode="adapti
     bar.update(len(rows))
     retried = set()
     try:
+        if ray is not None and todo:
+            from .batch_ray import run_on_ray
+
+            def done(row):
+                rows[row["path"]] = row
+                bar.update(1)
+
+            run_on_ray(todo, input_dir, output_dir, options, ray, done)
+            todo = []
         while todo:
             lost = []
             # forked workers share the parent's loaded bundle (resolve_blend above): its ONNX Runtime sessions

@@ -1,7 +1,7 @@
 """semeq: semantic EQ for audio files.
 
   semeq process IN OUT --term warm --intensity 0.8     EQ a file toward a word (or a blend)
-  semeq batch IN_DIR OUT_DIR --term warm               every file of a folder, with a manifest
+  semeq batch IN_DIR OUT_DIR --term warm [--ray]       every file of a folder, with a manifest
   semeq analyze IN [--plot out.png]                    which words describe a file, over time
   semeq terms                                          the words semeq knows
   semeq plot TERM out.png                              a word's EQ curve
@@ -87,7 +87,8 @@ def _cmd_batch(args):
     from .batch import run_batch
 
     rows = run_batch(args.input, args.output, term=parse_term(args.term), intensity=args.intensity, mode=args.mode,
-                     workers=args.workers, analyze_only=args.analyze_only, fmt=args.format, progress=not args.quiet)
+                     workers=args.workers, analyze_only=args.analyze_only, fmt=args.format, progress=not args.quiet,
+                     ray=args.ray)
     counts = {status: sum(r["status"] == status for r in rows) for status in ("ok", "skipped", "failed")}
     hours = sum(r.get("seconds") or 0.0 for r in rows) / 3600.0
     print(f"semeq batch: {counts['ok']} ok, {counts['skipped']} skipped, {counts['failed']} failed "
@@ -235,6 +236,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="worker processes (default: the machine's cores)")
     p.add_argument("--analyze-only", action="store_true", help="write only the manifest (term scores per file)")
     p.add_argument("--format", help="output format as an extension, e.g. flac (default: each input's own)")
+    p.add_argument("--ray", nargs="?", const="local", metavar="ADDRESS",
+                   help="run on Ray Data instead of the local pool: a new local Ray instance, or a cluster "
+                        "(auto, ray://host:10001); needs pip install \"semeq[ray]\"")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.set_defaults(run=_cmd_batch)
 
