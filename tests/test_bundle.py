@@ -4,11 +4,11 @@ import json
 import shutil
 import subprocess
 import sys
-import textwrap
 
 import numpy as np
 import onnx
 import pytest
+from no_torch import run_without_torch
 
 from semeq_rt import eqdef
 from semeq_rt.bundle import (DEFAULT_BUNDLE_DIR, FORMAT_VERSION, MANIFEST_NAME, ROLES, BundleError,
@@ -287,15 +287,7 @@ def test_folder_without_manifest(tmp_path):
 # --- no torch ---------------------------------------------------------------------------------------------
 
 def test_runtime_loads_and_runs_the_bundle_where_torch_cannot_be_imported():
-    code = textwrap.dedent("""
-        import sys, importlib.abc
-
-        class NoTorch(importlib.abc.MetaPathFinder):
-            def find_spec(self, name, path=None, target=None):
-                if name == "torch" or name.startswith("torch."):
-                    raise ImportError("torch is blocked in this test")
-
-        sys.meta_path.insert(0, NoTorch())
+    result = run_without_torch("""
         import numpy as np
         import semeq_rt
         from semeq_rt.bundle import load_bundle
@@ -304,8 +296,6 @@ def test_runtime_loads_and_runs_the_bundle_where_torch_cannot_be_imported():
         z = bundle.encode_audio(np.zeros(bundle.window, dtype=np.float32))
         params, response = bundle.decode(z)
         assert np.all(np.isfinite(response)) and params.shape == (13,)
-        assert not any(m == "torch" or m.startswith("torch.") for m in sys.modules)
         print("ok")
     """)
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0 and result.stdout.strip() == "ok", result.stderr

@@ -2,10 +2,9 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import numpy as np
 import pytest
+from no_torch import run_without_torch
 
 from semeq_export.text_model import MIN_COSINE, PARITY_TEXTS, export_text_encoder, reference_embeddings
 from semeq_rt.text import TextEncoder
@@ -70,13 +69,11 @@ def test_bad_inputs(encoder, bad, message):
 
 def test_runs_without_torch(exported):
     folder, entry = exported
-    code = ("import sys\n"
-            "sys.modules['torch'] = None\n"  # any import of torch now raises ImportError
-            "from semeq_rt.text import TextEncoder\n"
-            f"encoder = TextEncoder({str(folder / entry['file'])!r}, {str(folder / entry['tokenizer'])!r}, "
-            f"max_tokens={entry['max_tokens']})\n"
-            "print(list(encoder.embed(['glassy']).shape))")
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    result = run_without_torch(
+        "from semeq_rt.text import TextEncoder\n"
+        f"encoder = TextEncoder({str(folder / entry['file'])!r}, {str(folder / entry['tokenizer'])!r}, "
+        f"max_tokens={entry['max_tokens']})\n"
+        "print(list(encoder.embed(['glassy']).shape))")
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout) == [1, 384]
 

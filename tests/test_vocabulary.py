@@ -2,12 +2,10 @@
 the shipped text encoder against PyTorch, and the vocabulary as training builds it."""
 import json
 import shutil
-import subprocess
-import sys
-import textwrap
 
 import numpy as np
 import pytest
+from no_torch import run_without_torch
 
 import semeq_rt
 from semeq_rt import eqdef, vocabulary
@@ -177,21 +175,12 @@ def test_a_changed_neighbours_file_fails_its_hash(tmp_path):
 
 
 def test_phrases_are_placed_where_torch_cannot_be_imported():
-    code = textwrap.dedent("""
-        import sys, importlib.abc
-
-        class NoTorch(importlib.abc.MetaPathFinder):
-            def find_spec(self, name, path=None, target=None):
-                if name == "torch" or name.startswith("torch."):
-                    raise ImportError("torch is blocked in this test")
-
-        sys.meta_path.insert(0, NoTorch())
+    result = run_without_torch("""
         import semeq_rt
         p = semeq_rt.Processor("vintage radio", mode="static")
         assert p.term == {"vintage radio": 1.0}
         print("ok")
     """)
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0 and result.stdout.strip() == "ok", result.stderr
 
 
