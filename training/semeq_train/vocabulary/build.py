@@ -125,10 +125,12 @@ def choose_temperature(embeddings, curves, pool, targets, seed) -> float:
     return TEMPERATURES[int(np.argmax(scores))]
 
 
-def cross_validate(words, embeddings, curves, pool, evaluated, seed) -> dict:
+def cross_validate(words, embeddings, curves, pool, evaluated, seed, points, decode) -> dict:
     """Outer word-grouped folds over the words with ≥ EVALUATED_SUPPORT contributions: the text
     placement from the rest of ``pool`` (temperature chosen on the outer training words) against the
-    mean curve of the training words and the nearest training word by spelling."""
+    mean curve of the training words and the nearest training word by spelling. ``text`` compares the
+    similarity-weighted human curves, ``text_decoded`` what the runtime applies: ``decode`` (latents →
+    dB curves) of the weighted mean of the words' ``points``."""
     targets = np.flatnonzero(pool & evaluated)
     per_word = {}
     for k, fold in enumerate(_folds(targets, seed)):
@@ -136,7 +138,9 @@ def cross_validate(words, embeddings, curves, pool, evaluated, seed) -> dict:
         train[fold] = False
         inner_targets = np.setdiff1d(targets, fold)
         t = choose_temperature(embeddings, curves, train, inner_targets, seed + 1 + k)
-        placed = place_curves(embeddings[fold] @ embeddings[train].T, curves[train], t)
+        similarity = embeddings[fold] @ embeddings[train].T
+        placed = place_curves(similarity, curves[train], t)
+        decoded = decode((placement.placement_weights(similarity, t) @ points[train]).astype(np.float32))
         mean_curve = curves[train].mean(0)
         train_words = [words[i] for i in np.flatnonzero(train)]
         for j, i in enumerate(fold):
@@ -145,13 +149,16 @@ def cross_validate(words, embeddings, curves, pool, evaluated, seed) -> dict:
                 "fold": k, "temperature": t,
                 "text": {"r": float(curve_r(placed[j], curves[i])),
                          "rms_db": float(curve_rms_db(placed[j], curves[i]))},
+                "text_decoded": {"r": float(curve_r(decoded[j], curves[i])),
+                                 "rms_db": float(curve_rms_db(decoded[j], curves[i]))},
                 "mean_curve": {"r": float(curve_r(mean_curve, curves[i])),
                                "rms_db": float(curve_rms_db(mean_curve, curves[i]))},
                 "spelling": {"word": spelled, "r": float(curve_r(curves[words.index(spelled)], curves[i])),
                              "rms_db": float(curve_rms_db(curves[words.index(spelled)], curves[i]))},
             }
     summary = {method: {stat: float(np.median([w[method][stat] for w in per_word.values()]))
-                        for stat in ("r", "rms_db")} for method in ("text", "mean_curve", "spelling")}
+                        for stat in ("r", "rms_db")}
+               for method in ("text", "text_decoded", "mean_curve", "spelling")}
     return {"words": len(per_word), "folds": FOLDS, "median": summary, "per_word": per_word}
 
 
@@ -236,12 +243,14 @@ def build_vocabulary(bundle, embed, data_dir=None, seed: int = 0) -> dict:
     study = support_study(words, evidence, embeddings, 0.07, seed)
     known = support >= study["min_support"]
     evaluated = support >= EVALUATED_SUPPORT
+    entries = _word_entries(bundle, evidence, words, known)
+    points = np.array([e["centroid"] for e in entries], dtype=np.float64)
     everyone = np.ones(len(words), bool)  # every word of the data sets is a neighbour for placement
-    evaluation = cross_validate(words, embeddings, curves, everyone, evaluated, seed)
+    evaluation = cross_validate(words, embeddings, curves, everyone, evaluated, seed, points,
+                                lambda latents: bundle.decode(latents)[1])
     temperature = choose_temperature(embeddings, curves, everyone, np.flatnonzero(evaluated), seed)
     refusal = fit_refusal(words, embeddings, known, embed_texts, data_phrases(data_dir))
 
-    entries = _word_entries(bundle, evidence, words, known)
     absent = [w for w in UNSEEN_SOUND_WORDS if w not in evidence]
     return {
         "format": "semeq-vocabulary/1",

@@ -62,8 +62,8 @@ def unseen_table_and_plot(bundle, words, path) -> str:
 
 def cv_plot(per_word: dict, path) -> None:
     fig, ax = plt.subplots(figsize=(5.2, 3.2))
-    methods = (("text", "text placement"), ("mean_curve", "mean curve of all words"),
-               ("spelling", "nearest by spelling"))
+    methods = (("text_decoded", "text placement, decoded EQ"), ("text", "text placement, weighted curves"),
+               ("mean_curve", "mean curve of all words"), ("spelling", "nearest by spelling"))
     data = [[w[m]["r"] for w in per_word.values()] for m, _ in methods]
     ax.boxplot(data, orientation="horizontal")
     ax.set_yticks(range(1, len(methods) + 1), [label for _, label in methods], fontsize=8)
