@@ -178,3 +178,11 @@ def test_ray_cluster_of_two_nodes_on_loopback(catalog, local_run, tmp_path):
         _same_outputs(out, local_run)
     finally:
         subprocess.run([ray, "stop", "--force"], capture_output=True, env=env, timeout=180)
+
+
+def test_the_progress_bar_counts_files_and_hours_of_audio(catalog, tmp_path):
+    result = subprocess.run([sys.executable, "-m", "semeq_rt.cli", "batch", str(catalog), str(tmp_path / "out"),
+                             "--analyze-only", "--workers", "2"], capture_output=True, text=True, timeout=600)
+    last = result.stderr.replace("\r", "\n").splitlines()
+    bar = [line for line in last if "semeq batch:" in line and "4/4" in line]
+    assert bar and "0.01 h of audio" in bar[-1], result.stderr  # 3 clips of 10 s

@@ -168,7 +168,15 @@ def run_batch(input_dir, output_dir, term="warm", intensity=1.0, *, mode="adapti
         else:
             todo.append(relative)
     bar = ProgressBar(len(files), "semeq batch", progress, unit="file")
-    bar.update(len(rows))
+    audio_hours = [0.0]
+
+    def count(new_rows):
+        """The bar's files and hours of audio done."""
+        audio_hours[0] += sum(r.get("seconds") or 0.0 for r in new_rows) / 3600.0
+        bar.note(f"{audio_hours[0]:.2f} h of audio")
+        bar.update(len(new_rows))
+
+    count(list(rows.values()))
     retried = set()
     try:
         if ray is not None and todo:
@@ -176,7 +184,7 @@ def run_batch(input_dir, output_dir, term="warm", intensity=1.0, *, mode="adapti
 
             def done(row):
                 rows[row["path"]] = row
-                bar.update(1)
+                count([row])
 
             run_on_ray(todo, input_dir, output_dir, options, ray, done)
             todo = []
@@ -189,7 +197,7 @@ def run_batch(input_dir, output_dir, term="warm", intensity=1.0, *, mode="adapti
                 try:
                     for future in as_completed(futures):
                         rows[futures[future]] = future.result()
-                        bar.update(1)
+                        count([rows[futures[future]]])
                 except BrokenProcessPool:  # a worker died: its file (and the unfinished ones) again
                     lost = [r for r in todo if r not in rows]
             todo = []
@@ -197,7 +205,7 @@ def run_batch(input_dir, output_dir, term="warm", intensity=1.0, *, mode="adapti
                 if relative in retried:
                     rows[relative] = {"path": relative, "status": "failed", "worker": -1, "wall_s": 0.0,
                                       "error": "the worker processing this file died twice"}
-                    bar.update(1)
+                    count([rows[relative]])
                 else:
                     retried.add(relative)
                     todo.append(relative)

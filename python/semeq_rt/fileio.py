@@ -122,7 +122,7 @@ class ProgressBar:
 
     def __init__(self, total, desc, enabled, unit="frame"):
         self.total, self.desc, self.enabled = max(int(total), 1), desc, enabled
-        self.done, self.next_report, self.bar = 0, 0.1, None
+        self.done, self.next_report, self.bar, self.status = 0, 0.1, None, ""
         if enabled:
             try:
                 from tqdm import tqdm
@@ -144,9 +144,16 @@ class ProgressBar:
         if self.bar is not None:
             self.bar.update(frames)
         elif self.enabled and self.done / self.total >= self.next_report:
-            print(f"{self.desc}: {100 * self.done // self.total}%", file=sys.stderr, flush=True)
+            status = f" ({self.status})" if self.status else ""
+            print(f"{self.desc}: {100 * self.done // self.total}%{status}", file=sys.stderr, flush=True)
             while self.next_report <= self.done / self.total:
                 self.next_report += 0.1
+
+    def note(self, text: str):
+        """A short status beside the count (tqdm's postfix; the fallback's lines carry it)."""
+        self.status = text
+        if self.bar is not None:
+            self.bar.set_postfix_str(text, refresh=False)
 
     def close(self):
         if self.bar is not None:
