@@ -1,10 +1,10 @@
 """`semeq-export vocabulary`: the open vocabulary (`semeq-train vocab`'s output) into a bundle.
 
 Writes the text encoder (ONNX + tokenizer, held to the PyTorch reference by ``text_model``), the
-neighbours' embeddings as that ONNX file computes them (each within ``text_model.MIN_COSINE`` of the
-embeddings the vocabulary was fitted on), the known words as the manifest's terms and its ``text``
-section, and rewrites the model files' metadata. Everything is checked in a staging folder and moved
-into the bundle only when the result loads and places a word.
+neighbours' and the confidence phrases' embeddings as that ONNX file computes them (each within
+``text_model.MIN_COSINE`` of the embeddings the vocabulary was fitted on), the known words as the
+manifest's terms and its ``text`` section, and rewrites the model files' metadata. Everything is checked
+in a staging folder and moved into the bundle only when the result loads and places a word.
 """
 from __future__ import annotations
 
@@ -51,7 +51,9 @@ def text_section(vocabulary: dict, encoder_entry: dict, embeddings_sha256: str) 
         "encoder": encoder_entry,
         "template": vocabulary["config"]["template"],
         "temperature": vocabulary["temperature"],
-        "confidence": {**vocabulary["confidence"], "neighbours": vocabulary["config"]["neighbours"]},
+        "confidence": {"slope": vocabulary["confidence"]["slope"], "intercept": vocabulary["confidence"]["intercept"],
+                       "neighbours": vocabulary["config"]["neighbours"],
+                       "phrases": vocabulary["confidence"]["phrases"]},  # rows after the words
         "neighbours": {
             "file": NEIGHBOURS_FILE, "sha256": embeddings_sha256, "words": [w["name"] for w in words],
             "others": [{k: w[k] for k in ("name", "centroid", "spread", "count")} for w in words if not w["known"]],
@@ -77,9 +79,11 @@ def add_vocabulary(bundle_dir, vocabulary_path, command: str) -> dict:
         encoder_entry = export_text_encoder(staging)
         encoder = TextEncoder(staging / encoder_entry["file"], staging / encoder_entry["tokenizer"],
                               max_tokens=encoder_entry["max_tokens"])
-        names = [w["name"] for w in vocabulary["words"]]
+        # the neighbours' rows, then the confidence pool's phrases
+        names = [w["name"] for w in vocabulary["words"]] + vocabulary["confidence"]["phrases"]
         embeddings = encoder.embed([vocabulary["config"]["template"].format(n) for n in names])
-        cosine = np.sum(embeddings.astype(np.float64) * np.asarray(vocabulary["embeddings"]), axis=1)
+        fitted = np.concatenate([vocabulary["embeddings"], vocabulary["confidence"]["phrase_embeddings"]])
+        cosine = np.sum(embeddings.astype(np.float64) * fitted, axis=1)
         if cosine.min() < MIN_COSINE:
             worst = names[int(np.argmin(cosine))]
             raise ValueError(f"the ONNX text encoder's embedding of {worst!r} is at cosine {cosine.min():.5f} "

@@ -233,6 +233,9 @@ def _check_text(manifest_path: Path, manifest: dict) -> None:
             raise BundleError(manifest_path, f"text.neighbours.others[{i}] should be an object with a name")
         _number_list(manifest_path, other.get("centroid"), f"text.neighbours.others[{i}].centroid", latent_dim)
         _number_list(manifest_path, other.get("spread"), f"text.neighbours.others[{i}].spread", latent_dim)
+    phrases = _field(manifest_path, manifest, "text.confidence.phrases", list)
+    if not all(isinstance(p, str) for p in phrases):
+        raise BundleError(manifest_path, "field 'text.confidence.phrases' should be a list of texts")
     placed = {t["name"] for t in manifest["terms"]} | {o["name"] for o in others}
     if not words or len(set(words)) != len(words) or not all(isinstance(w, str) and w in placed for w in words):
         raise BundleError(manifest_path, "field 'text.neighbours.words' should list distinct words, each a term "

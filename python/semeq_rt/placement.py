@@ -6,8 +6,9 @@ One definition for training (which fits ``temperature`` and the confidence's log
   model at the word's sonic sense ("cold sound", not the weather), and placed words better (measured);
 - the point is the softmax(similarity / ``temperature``)-weighted mean of the known words' latent points
   and spreads, over all known words;
-- the confidence is a logistic function of the mean similarity to the ``NEIGHBOURS`` nearest known
-  words, fitted on known words against words with no sonic sense (equal priors); a text whose
+- the confidence is a logistic function of the mean similarity to the ``NEIGHBOURS`` nearest texts of a
+  pool (the data words and some of the data's multi-word descriptors, so that a phrase can find
+  phrases), fitted on sound texts against texts with no sonic sense (equal priors); a text whose
   confidence is below one half is refused.
 """
 from __future__ import annotations

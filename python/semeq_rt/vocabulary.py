@@ -2,10 +2,10 @@
 from its text (docs/vocabulary.md).
 
 The bundle's ``text`` section carries the text encoder (ONNX + tokenizer), the embeddings of every word
-of the data sets (the neighbours) with their points in the EQ space, the softmax temperature and the
-confidence's logistic; ``semeq_rt.placement`` holds the arithmetic. The encoder's session is created on
-the first placement and each text is encoded once per bundle (cached); nothing here runs on the audio
-path.
+of the data sets (the neighbours) with their points in the EQ space and of the phrases the confidence
+also compares with, the softmax temperature and the confidence's logistic; ``semeq_rt.placement`` holds
+the arithmetic. The encoder's session is created on the first placement and each text is encoded once per
+bundle (cached); nothing here runs on the audio path.
 """
 from __future__ import annotations
 
@@ -48,10 +48,13 @@ class TextPlacer:
         points.update({name: (t.centroid, t.spread) for name, t in bundle.terms.items()})
         self.centroids = np.array([points[w][0] for w in self.words], dtype=np.float64)
         self.spreads = np.array([points[w][1] for w in self.words], dtype=np.float64)
-        self.embeddings = np.load(folder / text["neighbours"]["file"], allow_pickle=False).astype(np.float64)
-        if self.embeddings.shape != (len(self.words), text["encoder"]["embedding_dim"]):
-            raise ValueError(f"{folder / text['neighbours']['file']}: shape {self.embeddings.shape}, expected "
-                             f"({len(self.words)}, {text['encoder']['embedding_dim']})")
+        # rows: the neighbour words, then the phrases that only the confidence compares with
+        self.pool = np.load(folder / text["neighbours"]["file"], allow_pickle=False).astype(np.float64)
+        rows = len(self.words) + len(text["confidence"]["phrases"])
+        if self.pool.shape != (rows, text["encoder"]["embedding_dim"]):
+            raise ValueError(f"{folder / text['neighbours']['file']}: shape {self.pool.shape}, expected "
+                             f"({rows}, {text['encoder']['embedding_dim']})")
+        self.embeddings = self.pool[:len(self.words)]
         self.encoder = TextEncoder(folder / text["encoder"]["file"], folder / text["encoder"]["tokenizer"],
                                    max_tokens=text["encoder"]["max_tokens"],
                                    providers=["CPUExecutionProvider"])
@@ -77,9 +80,9 @@ class TextPlacer:
 
     def _place(self, text):
         query = self.encoder.embed([self.template.format(text)])[0].astype(np.float64)
-        similarity = self.embeddings @ query
         # a word of the data sets is a sound word (people used it for EQ), but too rare to place itself
-        confidence = float(placement.confidence(similarity[None], self.slope, self.intercept)[0])
+        confidence = float(placement.confidence((self.pool @ query)[None], self.slope, self.intercept)[0])
+        similarity = self.embeddings @ query
         if text in self.words:
             similarity[self.words.index(text)] = -np.inf
         if confidence < 0.5:

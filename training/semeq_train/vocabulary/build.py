@@ -13,8 +13,9 @@
    chosen by word-grouped 5-fold cross-validation over the words with ≥ 5 contributions (nested: each
    outer fold's temperature is chosen on its training words only); the reported figures are the outer
    folds', against two baselines.
-6. The refusal: a logistic of the neighbour similarity, fitted on sound texts (known words, half of the
-   data's phrases) against ``probes.NON_SONIC_CHOOSE`` and reported on ``probes.NON_SONIC_CHECK``.
+6. The refusal: a logistic of the neighbour similarity to the data words and half of the data's phrases,
+   fitted on sound texts (known words, those phrases) against ``probes.NON_SONIC_CHOOSE`` and reported
+   on ``probes.NON_SONIC_CHECK`` and the other half of the phrases.
 """
 from __future__ import annotations
 
@@ -163,15 +164,19 @@ def cross_validate(words, embeddings, curves, pool, evaluated, seed, points, dec
 
 
 def fit_refusal(words, embeddings, known, embed_probe, phrases) -> dict:
-    """The confidence logistic (equal priors) on the neighbour similarity of sound texts (known words,
-    each against the other words, and the even-numbered half of the data sets' phrases) against
-    NON_SONIC_CHOOSE's; its acceptance of the other half of the phrases, of NON_SONIC_CHECK and of the
-    known words."""
-    loo = (embeddings @ embeddings.T)[known]
-    loo[np.arange(len(loo)), np.flatnonzero(known)] = -1.0  # a word is not its own neighbour
-    phrase_similarity = embed_probe(phrases) @ embeddings.T
-    positive = placement.neighbour_similarity(np.concatenate([loo, phrase_similarity[0::2]]))
-    negative = placement.neighbour_similarity(embed_probe(NON_SONIC_CHOOSE) @ embeddings.T)
+    """The confidence: a logistic (equal priors) of the neighbour similarity to the confidence pool —
+    the data words and the even-numbered half of the data sets' multi-word descriptors (so that a
+    phrase can find phrases) — fitted on sound texts (known words and those phrases, each against the
+    rest of the pool) against NON_SONIC_CHOOSE; its acceptance of the other half of the phrases, of
+    NON_SONIC_CHECK and of the known words."""
+    phrase_embeddings = embed_probe(phrases)
+    chosen, held_out = phrase_embeddings[0::2], phrase_embeddings[1::2]
+    pool = np.concatenate([embeddings, chosen])
+    own = np.concatenate([np.flatnonzero(known), len(embeddings) + np.arange(len(chosen))])
+    sound = np.concatenate([embeddings[known], chosen]) @ pool.T
+    sound[np.arange(len(own)), own] = -1.0  # a text is not its own neighbour
+    positive = placement.neighbour_similarity(sound)
+    negative = placement.neighbour_similarity(embed_probe(NON_SONIC_CHOOSE) @ pool.T)
     x = np.concatenate([positive, negative])[:, None]
     y = np.concatenate([np.ones(len(positive)), np.zeros(len(negative))])
     weights = np.where(y == 1, 0.5 / len(positive), 0.5 / len(negative))
@@ -180,15 +185,16 @@ def fit_refusal(words, embeddings, known, embed_probe, phrases) -> dict:
     def accepted(similarity):
         return placement.confidence(similarity, slope, intercept) >= 0.5
 
-    check = accepted(embed_probe(NON_SONIC_CHECK) @ embeddings.T)
-    held_out_phrases = accepted(phrase_similarity[1::2])
-    known_ok = accepted(loo)
+    check = accepted(embed_probe(NON_SONIC_CHECK) @ pool.T)
+    phrases_ok = accepted(held_out @ pool.T)
+    known_ok = accepted(sound[:int(known.sum())])
     return {"slope": float(slope), "intercept": float(intercept),
             "threshold_similarity": float(-intercept / slope),
+            "pool_phrases": phrases[0::2], "pool_phrase_embeddings": chosen,
             "non_sonic_check_refused": float(1.0 - check.mean()),
             "non_sonic_check_accepted": [w for w, a in zip(NON_SONIC_CHECK, check) if a],
-            "held_out_phrases_accepted": float(held_out_phrases.mean()),
-            "held_out_phrases_refused": [p for p, a in zip(phrases[1::2], held_out_phrases) if not a],
+            "held_out_phrases_accepted": float(phrases_ok.mean()),
+            "held_out_phrases_refused": [p for p, a in zip(phrases[1::2], phrases_ok) if not a],
             "known_accepted": float(known_ok.mean()),
             "known_refused": [w for w, a in zip(np.array(words)[known], known_ok) if not a]}
 
@@ -262,7 +268,9 @@ def build_vocabulary(bundle, embed, data_dir=None, seed: int = 0) -> dict:
         "data_sha256": data_sha256,
         "min_support": study["min_support"],
         "temperature": temperature,
-        "confidence": {"slope": refusal["slope"], "intercept": refusal["intercept"]},
+        "confidence": {"slope": refusal.pop("slope"), "intercept": refusal.pop("intercept"),
+                       "phrases": refusal.pop("pool_phrases"),
+                       "phrase_embeddings": refusal.pop("pool_phrase_embeddings").astype(np.float32).tolist()},
         "words": entries,
         "scorers": fit_word_scorers(bundle, evidence, entries),
         "embeddings": embeddings.astype(np.float32).tolist(),

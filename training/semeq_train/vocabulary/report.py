@@ -32,7 +32,7 @@ def unseen_table_and_plot(bundle, words, path) -> str:
             (name,) = resolve_blend(text, bundle)
         except vocabulary.NotASoundError:
             conf = vocabulary.placer(bundle)
-            sim = conf.embeddings @ conf.encoder.embed([conf.template.format(text)])[0]
+            sim = conf.pool @ conf.encoder.embed([conf.template.format(text)])[0]
             c = vocabulary.placement.confidence(sim[None], conf.slope, conf.intercept)[0]
             rows.append(f"| {text} | {c:.2f} | refused | | | |")
             continue
