@@ -108,10 +108,6 @@ def _folds(targets, seed):
     return np.array_split(order, FOLDS)
 
 
-def _median_r(similarity, curves, truth, temperature):
-    return float(np.median(curve_r(place_curves(similarity, curves, temperature), truth)))
-
-
 def choose_temperature(embeddings, curves, pool, targets, seed) -> float:
     """The temperature with the best median r over a word-grouped CV of ``targets`` within ``pool``."""
     scores = []
@@ -246,15 +242,15 @@ def build_vocabulary(bundle, embed, data_dir=None, seed: int = 0) -> dict:
         return np.asarray(embed([placement.TEMPLATE.format(t) for t in texts]), dtype=np.float64)
 
     embeddings = embed_texts(words)
-    study = support_study(words, evidence, embeddings, 0.07, seed)
-    known = support >= study["min_support"]
+    everyone = np.ones(len(words), bool)  # every word of the data sets is a neighbour for placement
     evaluated = support >= EVALUATED_SUPPORT
+    temperature = choose_temperature(embeddings, curves, everyone, np.flatnonzero(evaluated), seed)
+    study = support_study(words, evidence, embeddings, temperature, seed)
+    known = support >= study["min_support"]
     entries = _word_entries(bundle, evidence, words, known)
     points = np.array([e["centroid"] for e in entries], dtype=np.float64)
-    everyone = np.ones(len(words), bool)  # every word of the data sets is a neighbour for placement
     evaluation = cross_validate(words, embeddings, curves, everyone, evaluated, seed, points,
                                 lambda latents: bundle.decode(latents)[1])
-    temperature = choose_temperature(embeddings, curves, everyone, np.flatnonzero(evaluated), seed)
     refusal = fit_refusal(words, embeddings, known, embed_texts, data_phrases(data_dir))
 
     absent = [w for w in UNSEEN_SOUND_WORDS if w not in evidence]
