@@ -1,7 +1,11 @@
 """The open vocabulary: known words, inflections, phrases placed from their text in every mode, refusals,
 the shipped text encoder against PyTorch, and the vocabulary as training builds it."""
 import json
+import os
 import shutil
+import subprocess
+import sys
+import textwrap
 
 import numpy as np
 import pytest
@@ -198,3 +202,35 @@ def test_training_keeps_every_scored_term_known_with_its_point(bundle):
     cv = built["metrics"]["cross_validation"]["median"]
     # text placement beats both baselines on held-out words (docs/vocabulary.md)
     assert cv["text"]["r"] > cv["mean_curve"]["r"] and cv["text"]["r"] > cv["spelling"]["r"]
+
+
+def test_without_the_text_encoder_known_words_work_and_other_words_say_how_to_get_it(tmp_path):
+    env = dict(os.environ, SEMEQ_MODELS_DIR=str(tmp_path / "none"))
+    code = textwrap.dedent("""
+        import semeq_rt
+        from semeq_rt.semantics import resolve_blend
+        assert resolve_blend("brighter") == {"bright": 1.0}
+        semeq_rt.Processor("warm", mode="static")
+        try:
+            resolve_blend("wram")
+            raise AssertionError("a typo was accepted")
+        except ValueError as e:
+            assert "did you mean 'warm'" in str(e)
+        try:
+            semeq_rt.Processor("vintage radio")
+        except RuntimeError as e:
+            assert "semeq-export text-encoder" in str(e), e
+            print("ok")
+    """)
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, env=env)
+    assert result.returncode == 0 and result.stdout.strip() == "ok", result.stderr
+
+
+def test_a_text_encoder_that_is_not_the_bundles_is_refused(tmp_path, monkeypatch):
+    from semeq_rt.text import cached_name
+
+    monkeypatch.setenv("SEMEQ_MODELS_DIR", str(tmp_path))
+    fresh = load_bundle()
+    shutil.copy(DEFAULT_BUNDLE_DIR / "eq_encoder.onnx", tmp_path / cached_name(fresh.text["encoder"]))
+    with pytest.raises(ValueError, match="is not a text encoder semeq can run"):
+        resolve_blend("vintage radio", fresh)

@@ -1,5 +1,7 @@
 """`semeq-export`: trained checkpoints → the ONNX model bundle that semeq_rt loads (docs/bundle.md);
-`semeq-export vocabulary --bundle DIR`: the open vocabulary into it (docs/vocabulary.md).
+`semeq-export vocabulary --bundle DIR`: the open vocabulary into it (docs/vocabulary.md);
+`semeq-export text-encoder`: the shipped bundle's text encoder into the models folder (too large for the
+repository).
 
 Checks full ONNX validity and ONNX Runtime vs PyTorch parity before anything is written to --out.
 """
@@ -37,6 +39,10 @@ def main(argv=None) -> int:
         from .vocabulary import main as vocabulary_main
 
         return vocabulary_main(argv[1:])
+    if argv[:1] == ["text-encoder"]:
+        from .vocabulary import install_main
+
+        return install_main(argv[1:])
     args = build_parser().parse_args(argv)
     from .checkpoints import export_checkpoints
     from .parity import ParityError

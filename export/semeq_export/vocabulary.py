@@ -1,6 +1,7 @@
 """`semeq-export vocabulary`: the open vocabulary (`semeq-train vocab`'s output) into a bundle.
 
-Writes the text encoder (ONNX + tokenizer, held to the PyTorch reference by ``text_model``), the
+Writes the text encoder (ONNX + tokenizer, held to the PyTorch reference by ``text_model``; the 24 MB ONNX
+file goes to the models folder, ``semeq_rt.text.models_dir``, not into the bundle), the
 neighbours' and the confidence phrases' embeddings as that ONNX file computes them (each within
 ``text_model.MIN_COSINE`` of the embeddings the vocabulary was fitted on), the known words as the
 manifest's terms and its ``text`` section, and rewrites the model files' metadata. Everything is checked
@@ -19,8 +20,8 @@ from pathlib import Path
 import numpy as np
 import onnx
 
-from semeq_rt.bundle import MANIFEST_NAME, ROLES, load_bundle, sha256_file, validate_bundle
-from semeq_rt.text import TextEncoder
+from semeq_rt.bundle import DEFAULT_BUNDLE_DIR, MANIFEST_NAME, ROLES, load_bundle, sha256_file, validate_bundle
+from semeq_rt.text import TextEncoder, cached_name, models_dir
 from semeq_train.vocabulary.build import eq_space_scored_terms, graph_sha256
 
 from .manifest import jsonable, metadata_props
@@ -110,13 +111,64 @@ def add_vocabulary(bundle_dir, vocabulary_path, command: str) -> dict:
         from semeq_rt.semantics import resolve_blend
 
         resolve_blend("glassy", load_bundle(staging, providers=["CPUExecutionProvider"]))
-        names = [manifest["models"][r]["file"] for r in ROLES] + [
-            encoder_entry["file"], encoder_entry["tokenizer"], NEIGHBOURS_FILE, MANIFEST_NAME]
+        names = [manifest["models"][r]["file"] for r in ROLES] + [encoder_entry["tokenizer"], NEIGHBOURS_FILE,
+                                                                  MANIFEST_NAME]
         for name in names:
             shutil.move(str(staging / name), str(bundle_dir / name))
+        _install(staging / encoder_entry["file"], encoder_entry)  # 24 MB: kept out of the repository
         return manifest
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def _install(encoder: Path, entry: dict) -> Path:
+    """Move an exported text encoder to the models folder under its bundle's name for it."""
+    target = models_dir() / cached_name(entry)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(target.name + ".partial")
+    shutil.move(str(encoder), str(partial))
+    partial.replace(target)
+    return target
+
+
+def install_text_encoder(bundle_dir) -> tuple:
+    """Export the text encoder of the bundle at ``bundle_dir`` (its manifest's ``text`` section) into
+    the models folder, where ``semeq_rt.text.find_text_encoder`` finds it; returns (path, the lowest
+    cosine of its embeddings to the bundle's stored ones, whether its bytes equal the bundle's hash)."""
+    bundle_dir = Path(bundle_dir)
+    manifest = validate_bundle(bundle_dir)
+    if "text" not in manifest:
+        raise ValueError(f"{bundle_dir} has no open vocabulary (no 'text' section): nothing to export")
+    text = manifest["text"]
+    names = text["neighbours"]["words"] + text["confidence"]["phrases"]
+    stored = np.load(bundle_dir / text["neighbours"]["file"], allow_pickle=False).astype(np.float64)
+    with tempfile.TemporaryDirectory() as tmp:
+        entry = export_text_encoder(Path(tmp))
+        encoder = TextEncoder(Path(tmp) / entry["file"], bundle_dir / text["encoder"]["tokenizer"],
+                              max_tokens=text["encoder"]["max_tokens"])
+        cosine = float(np.min(np.sum(encoder.embed([text["template"].format(n) for n in names]) * stored, axis=1)))
+        if cosine < MIN_COSINE:
+            raise ValueError(f"the exported text encoder reproduces {bundle_dir}'s stored embeddings only to cosine "
+                             f"{cosine:.5f} (needs ≥ {MIN_COSINE})")
+        path = _install(Path(tmp) / entry["file"], text["encoder"])
+    return path, cosine, entry["sha256"] == text["encoder"]["sha256"]
+
+
+def install_main(argv: list) -> int:
+    """`semeq-export text-encoder [--bundle DIR]`."""
+    parser = argparse.ArgumentParser(prog="semeq-export text-encoder",
+                                     description="Export a bundle's text encoder (all-MiniLM-L6-v2 → ONNX) into the "
+                                                 "models folder ($SEMEQ_MODELS_DIR or ~/.cache/semeq/models)")
+    parser.add_argument("--bundle", help="the bundle (default: the shipped one)")
+    args = parser.parse_args(argv)
+    try:
+        path, cosine, same = install_text_encoder(args.bundle or DEFAULT_BUNDLE_DIR)
+    except (FileNotFoundError, ValueError) as e:
+        print(f"semeq-export text-encoder: error: {e}", file=sys.stderr)
+        return 1
+    print(f"wrote {path} (embeddings within cosine {cosine:.5f} of the bundle's; "
+          f"{'the same bytes as' if same else 'other bytes than'} the bundle's export)")
+    return 0
 
 
 def main(argv: list) -> int:

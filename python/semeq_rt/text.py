@@ -8,6 +8,7 @@ the reference exactly). Never imports torch.
 """
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +17,36 @@ from tokenizers import Tokenizer
 
 #: Texts per ONNX Runtime call; each call is padded to its longest text.
 BATCH_SIZE = 64
+#: Where ``semeq-export text-encoder`` puts text encoders (by the bundle's hash of one), unless set.
+MODELS_DIR_ENV = "SEMEQ_MODELS_DIR"
+
+
+class TextEncoderMissing(RuntimeError):
+    """The bundle's text encoder is neither in its folder nor in the models folder."""
+
+
+def models_dir() -> Path:
+    """``$SEMEQ_MODELS_DIR``, else ``~/.cache/semeq/models``."""
+    return Path(os.environ.get(MODELS_DIR_ENV) or Path.home() / ".cache" / "semeq" / "models")
+
+
+def cached_name(entry: dict) -> str:
+    """The file name of a bundle's text encoder in the models folder (its manifest entry's hash)."""
+    return f"text_encoder-{entry['sha256'][:16]}.onnx"
+
+
+def find_text_encoder(bundle_folder, entry: dict) -> Path:
+    """The text encoder of a bundle whose manifest entry is ``entry``: in the bundle's folder (a
+    self-contained copy), else in ``models_dir()``. The file is 24 MB, too large for the repository,
+    so a checkout makes it with ``semeq-export text-encoder`` (needs the ``train`` extra)."""
+    for candidate in (Path(bundle_folder) / entry["file"], models_dir() / cached_name(entry)):
+        if candidate.is_file():
+            return candidate
+    raise TextEncoderMissing(
+        f"the text model that places words semeq does not know is not installed (looked for "
+        f"{Path(bundle_folder) / entry['file']} and {models_dir() / cached_name(entry)}): make it with "
+        "`pip install \"semeq[train]\"` and `semeq-export text-encoder` (about 30 s); the known words "
+        "(semeq terms) work without it")
 
 
 class TextEncoder:

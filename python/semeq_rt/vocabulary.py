@@ -34,11 +34,17 @@ class TextPlacer:
 
     SHOWN_NEIGHBOURS = 5
 
+    #: Neighbour rows that a found text encoder must reproduce (cosine ≥ MATCHING_COSINE) to be used.
+    CHECKED_ROWS = 16
+    MATCHING_COSINE = 0.999
+
     def __init__(self, bundle):
-        from .text import TextEncoder  # tokenizers is loaded only when a text is placed
+        from tokenizers import Tokenizer  # loaded only when a text is resolved
 
         text = bundle.text
-        folder = bundle.path
+        folder = self.folder = bundle.path
+        self.entry = text["encoder"]
+        self.tokenizer = Tokenizer.from_file(str(folder / self.entry["tokenizer"]))
         self.template = text["template"]
         self.temperature = float(text["temperature"])
         self.slope = float(text["confidence"]["slope"])
@@ -55,15 +61,37 @@ class TextPlacer:
             raise ValueError(f"{folder / text['neighbours']['file']}: shape {self.pool.shape}, expected "
                              f"({rows}, {text['encoder']['embedding_dim']})")
         self.embeddings = self.pool[:len(self.words)]
-        self.encoder = TextEncoder(folder / text["encoder"]["file"], folder / text["encoder"]["tokenizer"],
-                                   max_tokens=text["encoder"]["max_tokens"],
-                                   providers=["CPUExecutionProvider"])
+        self._encoder = None
         self._cache = {}
         self._lock = threading.Lock()
 
+    @property
+    def encoder(self):
+        """The bundle's text encoder (``text.find_text_encoder``), loaded on first use and accepted only
+        if it reproduces the stored embeddings of the first neighbours (a file is matched by what it
+        computes: the same export with another torch may differ in its bytes)."""
+        if self._encoder is None:
+            from .text import TextEncoder, find_text_encoder
+
+            path = find_text_encoder(self.folder, self.entry)
+            checked = self.pool[:self.CHECKED_ROWS]
+            try:
+                encoder = TextEncoder(path, self.folder / self.entry["tokenizer"], max_tokens=self.entry["max_tokens"],
+                                      providers=["CPUExecutionProvider"])
+                got = encoder.embed([self.template.format(w) for w in self.words[:self.CHECKED_ROWS]])
+                cosine = float(np.min(np.sum(got.astype(np.float64) * checked, axis=1)))
+            except Exception as error:  # not an encoder of this kind at all
+                raise ValueError(f"{path} is not a text encoder semeq can run: {error}") from None
+            if cosine < self.MATCHING_COSINE:
+                raise ValueError(f"{path} is not this bundle's text encoder (cosine {cosine:.4f} to the "
+                                 f"embeddings it was fitted with; needs ≥ {self.MATCHING_COSINE}): "
+                                 "make it again with `semeq-export text-encoder`")
+            self._encoder = encoder
+        return self._encoder
+
     def is_model_word(self, text: str) -> bool:
         """Whether the text model knows ``text`` as one word (a typo such as "wram" splits into pieces)."""
-        return len(self.encoder.tokenizer.encode(text, add_special_tokens=False).ids) == 1
+        return len(self.tokenizer.encode(text, add_special_tokens=False).ids) == 1
 
     def place(self, text: str) -> PlacedTerm:
         """The point of ``text`` (already cleaned: lower-case, single spaces); raises NotASoundError
