@@ -106,6 +106,8 @@ def apply_bands(audio, bands):
 TUNING = {}
 #: Intensity of the adaptive-safety renders (--intensity; negative: away from the words).
 SAFETY_INTENSITY = 1.0
+#: Words of the adaptive-safety renders (``--terms``).
+SAFETY_TERMS = ("warm", "bright")
 
 
 def run(term, audio, **options):
@@ -220,23 +222,30 @@ def evaluate_safety(clips):
     rows = []
     for name, x, rate in clips:
         outputs, changes = {}, {}
-        for term in ("warm", "bright"):
+        for term in SAFETY_TERMS:
             outputs[term] = through_file_path(x, rate, term)
             change = measures.eq_change(x, outputs[term], rate)
             changes[term] = {key: change[key] for key in SAFETY_BOUNDS} | {"largest_cut_db": change["largest_cut_db"]}
         # "darker": in the words' order ("warm" darker than "bright"; at a negative intensity the other way)
-        warm, bright = (outputs["warm"], outputs["bright"]) if SAFETY_INTENSITY >= 0 else \
-            (outputs["bright"], outputs["warm"])
-        darker = bool(measures.spectral_centroid(warm, rate) < measures.spectral_centroid(bright, rate)
-                      and measures.low_high_ratio_db(warm, rate) > measures.low_high_ratio_db(bright, rate))
+        darker = None
+        if {"warm", "bright"} <= set(outputs):
+            warm, bright = (outputs["warm"], outputs["bright"]) if SAFETY_INTENSITY >= 0 else \
+                (outputs["bright"], outputs["warm"])
+            darker = bool(measures.spectral_centroid(warm, rate) < measures.spectral_centroid(bright, rate)
+                          and measures.low_high_ratio_db(warm, rate) > measures.low_high_ratio_db(bright, rate))
         rows.append({"clip": name, "rate": rate, "darker": darker, **changes})
         print(f"  {name[:44]:44s} {rate:5d} Hz darker {darker!s:5} | " + " | ".join(
             f"{t} {v['loudness_change_lu']:+5.1f} LU, peak {v['peak_rise_db']:+5.1f}, "
             f"boost {v['largest_boost_db']:+5.1f}, cut {v['largest_cut_db']:+6.1f}, "
             f"empty {v['largest_empty_boost_db']:+5.1f} dB" for t, v in changes.items()), flush=True)
-    renders = [row[t] for row in rows for t in ("warm", "bright")]
-    summary = {"clips": len(rows), "renders": len(renders), "warm_darker_clips": sum(r["darker"] for r in rows),
-               "not_darker": [r["clip"] for r in rows if not r["darker"]]}
+    renders = [row[t] for row in rows for t in SAFETY_TERMS]
+    summary = {"clips": len(rows), "renders": len(renders), "terms": list(SAFETY_TERMS),
+               "warm_darker_clips": sum(bool(r["darker"]) for r in rows),
+               "not_darker": [r["clip"] for r in rows if r["darker"] is False]}
+    for key in SAFETY_BOUNDS:  # the worst render of each term
+        summary[f"{key}_worst_by_term"] = {t: float(max((row[t][key] for row in rows),
+                                                        key=abs if key == "loudness_change_lu" else float))
+                                           for t in SAFETY_TERMS}
     for key, bound in SAFETY_BOUNDS.items():
         values = np.array([r[key] for r in renders])
         outside = np.abs(values) > bound if key == "loudness_change_lu" else values > bound
@@ -276,7 +285,7 @@ def safety(clips_per_track):
             "held-out packages": file_clips(tuple(music.HELD_OUT_PACKAGES), 20.0, 1, False)}
     results = {}
     for label, clips in sets.items():
-        print(f"\nadaptive safety, {label}: {len(clips)} clips of 20 s, warm and bright at intensity "
+        print(f"\nadaptive safety, {label}: {len(clips)} clips of 20 s, {', '.join(SAFETY_TERMS)} at intensity "
               f"{SAFETY_INTENSITY:g}")
         results[label] = evaluate_safety(clips)
     long_clips = (file_clips(music.MUSIC_PACKAGES, 60.0, 1, True)[::3]
@@ -287,6 +296,7 @@ def safety(clips_per_track):
 
 
 def main(argv=None):
+    global SAFETY_INTENSITY, SAFETY_TERMS
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--clips-per-track", type=int, default=3)
@@ -299,11 +309,12 @@ def main(argv=None):
     parser.add_argument("--safety-only", action="store_true", help="only the adaptive-safety measures")
     parser.add_argument("--bundle", help="model bundle folder (default: the shipped one)")
     parser.add_argument("--json", help="write the results here")
+    parser.add_argument("--terms", nargs="+", default=list(SAFETY_TERMS),
+                        help="words of the adaptive-safety renders (default warm bright; 'darker' needs both)")
     parser.add_argument("--intensity", type=float, default=1.0,
                         help="intensity of the adaptive-safety renders (default 1; -1: away from the words)")
     args = parser.parse_args(argv)
-    global SAFETY_INTENSITY
-    SAFETY_INTENSITY = args.intensity
+    SAFETY_INTENSITY, SAFETY_TERMS = args.intensity, tuple(args.terms)
     if args.adaptation_time is not None:
         TUNING["adaptation_time"] = args.adaptation_time
     if args.fit_iterations is not None:
