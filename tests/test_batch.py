@@ -154,6 +154,16 @@ def test_ray_gives_the_local_pools_outputs_and_manifest(catalog, local_run, tmp_
     assert "3 skipped" in err
 
 
+@pytest.mark.parametrize("resources, shape", [({"CPU": 2.0}, (2, 0.0)),                    # this machine
+                                             ({"CPU": 16.0, "GPU": 2.0}, (16, 0.125)),   # a GPU node
+                                             ({"CPU": 0.5, "GPU": 1.0}, (1, 1.0))])
+def test_ray_actors_are_one_per_cpu_with_an_equal_share_of_the_gpus(resources, shape):
+    # (no GPU is lent to the test machines: the CUDA path itself is not run here)
+    from semeq_rt.batch_ray import actor_shape
+
+    assert actor_shape(resources) == shape
+
+
 def test_ray_cluster_of_two_nodes_on_loopback(catalog, local_run, tmp_path):
     pytest.importorskip("ray.data")
     import shutil

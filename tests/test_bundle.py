@@ -11,8 +11,9 @@ import pytest
 from no_torch import run_without_torch
 
 from semeq_rt import eqdef
-from semeq_rt.bundle import (DEFAULT_BUNDLE_DIR, FORMAT_VERSION, MANIFEST_NAME, ROLES, BundleError,
-                             _cuda_device_present, load_bundle, sha256_file, validate_bundle)
+from semeq_rt.bundle import (DEFAULT_BUNDLE_DIR, FORMAT_VERSION, MANIFEST_NAME, OPTIONAL_ROLES, ROLES,
+                             BundleError, _cuda_device_present, load_bundle, model_roles, sha256_file,
+                             validate_bundle)
 
 
 @pytest.fixture(scope="module")
@@ -39,8 +40,8 @@ def _write_manifest(folder, manifest):
 
 def test_shipped_files_match_manifest_hashes_and_sizes():
     manifest = _manifest(DEFAULT_BUNDLE_DIR)
-    assert sorted(manifest["models"]) == sorted(ROLES)
-    for role in ROLES:
+    assert sorted(manifest["models"]) == sorted(ROLES + OPTIONAL_ROLES)  # the shipped one has them all
+    for role in model_roles(manifest):
         entry = manifest["models"][role]
         path = DEFAULT_BUNDLE_DIR / entry["file"]
         assert sha256_file(path) == entry["sha256"], path
@@ -55,7 +56,7 @@ def test_shipped_onnx_files_pass_checker_with_loadable_ir_and_metadata():
     expected.pop("text", None)
     for entry in expected["models"].values():
         del entry["sha256"], entry["size_bytes"]
-    for role in ROLES:
+    for role in model_roles(manifest):
         path = DEFAULT_BUNDLE_DIR / manifest["models"][role]["file"]
         model = onnx.load(str(path))
         onnx.checker.check_model(model, full_check=True)
@@ -119,6 +120,44 @@ def test_models_run_with_single_items_and_batches(bundle):
     np.testing.assert_allclose(response, eqdef.params_response_db(params.astype(np.float64)), atol=0.01)
     single_params, single_response = bundle.decode(z[2])
     assert single_params.shape == (eqdef.N_PARAMS,) and single_response.shape == (eqdef.N_GRID,)
+
+
+def test_settings_only_decoder_gives_the_decoders_settings(bundle, bundle_copy):
+    """decode_params (eq_decoder_params, what an analysis runs) = decode's params, bit for bit, on the
+    terms and on random latents; a bundle without the optional model decodes with eq_decoder."""
+    rng = np.random.default_rng(7)
+    centroids = np.array([t.centroid for t in bundle.terms.values()])
+    latents = np.concatenate([centroids, centroids.mean(0) + 3.0 * centroids.std(0) * rng.standard_normal((64, 17))])
+    latents = latents.astype(np.float32)
+    assert "eq_decoder_params" in bundle.sessions
+    expected = bundle.decode(latents)[0]
+    np.testing.assert_array_equal(bundle.decode_params(latents), expected)
+    np.testing.assert_array_equal(bundle.decode_params(latents[3]), expected[3])
+    manifest = _manifest(bundle_copy)
+    (bundle_copy / manifest["models"].pop("eq_decoder_params")["file"]).unlink()
+    _write_manifest(bundle_copy, manifest)
+    older = load_bundle(bundle_copy)
+    assert "eq_decoder_params" not in older.sessions
+    np.testing.assert_array_equal(older.decode_params(latents), expected)
+
+
+def test_settings_only_decoder_is_what_its_export_step_makes(bundle_copy):
+    """The shipped eq_decoder_params.onnx is reproduced byte for byte by `semeq-export decoder-params`
+    (from the bundle's eq_decoder), and it is the decoder's graph up to `params` only."""
+    from semeq_export.decoder_params import main as decoder_params_main
+
+    shipped = _manifest(DEFAULT_BUNDLE_DIR)["models"]
+    manifest = _manifest(bundle_copy)
+    (bundle_copy / manifest["models"].pop("eq_decoder_params")["file"]).unlink()
+    _write_manifest(bundle_copy, manifest)
+    assert decoder_params_main(["--bundle", str(bundle_copy)]) == 0
+    remade = _manifest(bundle_copy)["models"]
+    assert sha256_file(bundle_copy / "eq_decoder_params.onnx") == shipped["eq_decoder_params"]["sha256"]
+    assert {r: e["sha256"] for r, e in remade.items()} == {r: e["sha256"] for r, e in shipped.items()}
+    cut = onnx.load(str(bundle_copy / "eq_decoder_params.onnx")).graph
+    full = onnx.load(str(bundle_copy / "eq_decoder.onnx")).graph
+    assert [o.name for o in cut.output] == ["params"]
+    assert len(cut.node) < len(full.node) / 3
 
 
 def test_wrong_input_size_names_the_expected_shape(bundle):

@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from semeq_rt import eqdef, ltas
-from semeq_rt.bundle import MANIFEST_NAME, ROLES, load_bundle, sha256_file, validate_bundle
+from semeq_rt.bundle import MANIFEST_NAME, OPTIONAL_ROLES, ROLES, load_bundle, sha256_file, validate_bundle
 
 LATENT_TOLERANCE = 1e-4  # issue 5's parity targets
 RESPONSE_TOLERANCE_DB = 0.01
@@ -38,8 +38,9 @@ def test_bundle_validates_and_holds_exactly_its_files(exported):
     out = exported["out"]
     manifest = json.loads((out / MANIFEST_NAME).read_text())
     assert validate_bundle(out) == manifest
-    assert sorted(p.name for p in out.iterdir()) == sorted([MANIFEST_NAME] + [f"{r}.onnx" for r in ROLES])
-    for role in ROLES:
+    roles = ROLES + OPTIONAL_ROLES
+    assert sorted(p.name for p in out.iterdir()) == sorted([MANIFEST_NAME] + [f"{r}.onnx" for r in roles])
+    for role in roles:
         model = onnx.load(str(out / manifest["models"][role]["file"]))
         onnx.checker.check_model(model, full_check=True)
         assert model.ir_version == manifest["models"][role]["ir_version"] <= 9

@@ -178,3 +178,19 @@ def test_a_long_ogg_vorbis_file_is_written(tmp_path):
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr[-2000:]
     assert int(result.stdout) == 44100 * 60
+
+
+@pytest.mark.parametrize("output, subtype, bits", [("out.wav", "PCM_16", 16), ("out.flac", "PCM_16", 16),
+                                                   ("out.wav", "PCM_24", 24), ("out.flac", "PCM_24", 24),
+                                                   ("out.wav", "PCM_32", 32)])
+def test_integer_files_hold_the_samples_to_half_a_step(tmp_path, output, subtype, bits):
+    # rounded to the nearest step of the file's depth; full scale and beyond held at the type's ends
+    audio = demo_signal(SR, 2.0, seed=3)
+    audio[0, :4] = [1.0, -1.0, 1.7, -3.0]
+    dst = semeq_rt.fileio.write_audio(tmp_path / output, audio, SR, subtype=subtype)
+    assert sf.info(str(dst)).subtype == subtype
+    stored = sf.read(str(dst), dtype="int32", always_2d=True)[0].T.astype(np.float64) / 2.0 ** 31
+    step = 2.0 ** (1 - bits)
+    inside = np.abs(audio) < 1.0 - step
+    assert np.max(np.abs(stored - audio)[inside]) <= step / 2 * (1 + 1e-9)
+    np.testing.assert_array_equal(stored[0, :4], [1.0 - step, -1.0, 1.0 - step, -1.0])

@@ -70,15 +70,16 @@ def test_the_cpp_onnx_face_moves_warm_darker_than_bright(render, clips, tmp_path
 def test_an_unknown_term_or_bundle_is_a_clear_error(render, clips, tmp_path):
     audio, rate = clips[0]
     (tmp_path / "in.f32").write_bytes(audio[:, :4800].tobytes())
-    # a bundle whose decoder lost one bit of a weight: still a valid model, but not the one the manifest names
+    # a bundle whose decoder (the settings-only one, which the engine runs) lost one bit of a weight: still
+    # a valid model, but not the one the manifest names
     edited = tmp_path / "edited"
     shutil.copytree(DEFAULT_BUNDLE_DIR, edited)
-    decoder = bytearray((edited / "eq_decoder.onnx").read_bytes())
+    decoder = bytearray((edited / "eq_decoder_params.onnx").read_bytes())
     decoder[-100] ^= 1
-    (edited / "eq_decoder.onnx").write_bytes(bytes(decoder))
+    (edited / "eq_decoder_params.onnx").write_bytes(bytes(decoder))
     for bundle, term, message in ((DEFAULT_BUNDLE_DIR, "wram", "unknown term 'wram'"),
                                   (tmp_path, "warm", "manifest.json: cannot be read"),
-                                  (edited, "warm", "eq_decoder.onnx: its SHA-256 differs from the manifest's")):
+                                  (edited, "warm", "eq_decoder_params.onnx: its SHA-256 differs from the manifest's")):
         result = subprocess.run([str(render), str(bundle), term, "1", "adaptive", str(rate), str(len(audio)),
                                  str(tmp_path / "in.f32"), str(tmp_path / "out.f32")], capture_output=True, text=True)
         assert result.returncode == 1 and message in result.stderr

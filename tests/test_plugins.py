@@ -130,7 +130,7 @@ def test_without_its_models_the_plugin_passes_audio_through(clips, tmp_path, dam
     # SHA-256 names (one bit of a weight flipped)
     broken = tmp_path / "semeq.vst3"
     shutil.copytree(plugin_path("semeq.vst3"), broken)
-    decoder = broken / "Contents" / "Resources" / "semeq-bundle" / "eq_decoder.onnx"
+    decoder = broken / "Contents" / "Resources" / "semeq-bundle" / "eq_decoder_params.onnx"  # the one it runs
     if damage == "missing":
         decoder.unlink()
     elif damage == "not a model":

@@ -179,6 +179,7 @@ void bindProcessor(py::module_& m) {
     m.attr("EARLY_ANALYSES_S") = py::make_tuple(semeq::Processor::kEarlyAnalysesS[0],
                                                 semeq::Processor::kEarlyAnalysesS[1],
                                                 semeq::Processor::kEarlyAnalysesS[2]);
+    m.attr("ADOPT_DELAY_SAMPLES") = semeq::Processor::kAdoptDelay;
     py::dict ranges;
     for (const semeq::OptionRange& r : semeq::kOptionRanges)
         ranges[r.name] = py::make_tuple(r.low, r.high, r.lowIncluded, r.unit);

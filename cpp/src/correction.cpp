@@ -45,9 +45,11 @@ Correction::Correction(double sampleRate, double maxBoostDb, double maxCutDb)
     const auto& grid = eq::freqGrid();
     points_ = 0;
     while (points_ < eq::kGridPoints && grid[points_] < 0.5 * sampleRate_) ++points_;
+    phi_.assign(points_, 0.0);
+    for (int i = 0; i < points_; ++i) phi_[i] = responsePhi(grid[i], sampleRate_);
     kWeight_.assign(points_, 0.0);
-    bandsResponseDb(kKWeighting, 2, kWeight_.data());
-    for (int i = 0; i < points_; ++i) kWeight_[i] = std::pow(10.0, kWeight_[i] / 10.0) * grid[i];
+    bandsPower(kKWeighting, 2, kWeight_.data());
+    for (int i = 0; i < points_; ++i) kWeight_[i] *= grid[i];
     checked_.assign(points_, 0);
     for (int i = 0; i < points_; ++i)
         checked_[i] = grid[i] >= eq::kAnalysisLowHz && grid[i] <= eq::kAnalysisHighHz &&
@@ -62,21 +64,42 @@ void Correction::loudnessWeights(const double* density, double* out) const noexc
     for (int i = 0; i < points_; ++i) out[i] = density[i] * kWeight_[i];
 }
 
-double Correction::levelChangeDb(const double* responseDb, const double* weights) const noexcept {
+namespace {
+
+// K-weighted power change (dB) of a response given by its linear power gain at each point, power(i).
+template <class PowerAt>
+double weightedLevelChangeDb(PowerAt power, const double* weights, int points) noexcept {
     double total = 0.0, weighted = 0.0;
-    for (int i = 0; i < points_; ++i) total += weights[i];
+    for (int i = 0; i < points; ++i) total += weights[i];
     if (!(total > 0.0)) return 0.0;
-    for (int i = 0; i < points_; ++i) weighted += std::pow(10.0, responseDb[i] / 10.0) * weights[i];
+    for (int i = 0; i < points; ++i) weighted += power(i) * weights[i];
     return 10.0 * std::log10(weighted / total);
 }
 
-void Correction::bandsResponseDb(const Band* bands, int count, double* out) const noexcept {
-    const double* f = freqs();
-    std::fill(out, out + points_, 0.0);
+}  // namespace
+
+double Correction::levelChangeDb(const double* responseDb, const double* weights) const noexcept {
+    return weightedLevelChangeDb([responseDb](int i) { return std::pow(10.0, responseDb[i] / 10.0); }, weights,
+                                 points_);
+}
+
+// Each band's power gain |H|^2 multiplied in at every point: one logarithm per point for a whole
+// setting instead of two per band (the correction evaluates a dozen settings per analysis).
+void Correction::bandsPower(const Band* bands, int count, double* out) const noexcept {
+    std::fill(out, out + points_, 1.0);
     for (int b = 0; b < count; ++b) {
         const Biquad c = rbjDesign(bands[b].type, bands[b].freq, bands[b].gainDb, bands[b].q, sampleRate_);
-        for (int i = 0; i < points_; ++i) out[i] += responseDb(c, f[i], sampleRate_);
+        for (int i = 0; i < points_; ++i) {
+            double num, den;
+            powerGainParts(c, phi_[i], &num, &den);
+            out[i] *= num / den;
+        }
     }
+}
+
+void Correction::bandsResponseDb(const Band* bands, int count, double* out) const noexcept {
+    bandsPower(bands, count, out);
+    for (int i = 0; i < points_; ++i) out[i] = 10.0 * std::log10(out[i]);
 }
 
 void Correction::guards(double lowDb, double highDb, double lowHz, double highHz, Band* out) const noexcept {
@@ -92,10 +115,10 @@ void Correction::flat(const double* params, Plan& out) const noexcept {
     out.levelChangeDb = out.largestBoostDb = out.largestCutDb = 0.0;
 }
 
-void Correction::settingResponse(const double* params, double share, double* out) const noexcept {
+void Correction::settingPower(const double* params, double share, double* out) const noexcept {
     Band bands[eq::kNumBands];
     eq::paramsToBands(params, sampleRate_, share, bands);
-    bandsResponseDb(bands, eq::kNumBands, out);
+    bandsPower(bands, eq::kNumBands, out);
 }
 
 double Correction::excess(const double* relative) const noexcept {
@@ -122,11 +145,14 @@ double Correction::excess(const double* relative) const noexcept {
 
 // Whether the step's gains scaled by `share` keep within the limits; its applied response into `applied`.
 bool Correction::tryShare(const double* params, double share, double* applied) noexcept {
-    settingResponse(params, share, response0_.data());
-    settingResponse(params + eq::kNumParams, share, response1_.data());
-    for (int i = 0; i < points_; ++i) applied[i] = response1_[i] - response0_[i];
-    const double level = levelChangeDb(applied, weights_.data());
-    for (int i = 0; i < points_; ++i) relative_[i] = applied[i] - level;
+    settingPower(params, share, response0_.data());
+    settingPower(params + eq::kNumParams, share, response1_.data());
+    for (int i = 0; i < points_; ++i) response1_[i] /= response0_[i];
+    const double level = weightedLevelChangeDb([this](int i) { return response1_[i]; }, weights_.data(), points_);
+    for (int i = 0; i < points_; ++i) {
+        applied[i] = 10.0 * std::log10(response1_[i]);
+        relative_[i] = applied[i] - level;
+    }
     return excess(relative_.data()) <= 1.0;
 }
 

@@ -197,6 +197,7 @@ void Processor::process(const float* const* in, float* const* out, int64_t frame
     while (done < frames) {
         int64_t n = std::min(kChunk, frames - done);
         if (metering_) n = std::min(n, untilAnalysis_);
+        if (untilAdopt_ > 0) n = std::min(n, untilAdopt_);
         for (int c = 0; c < channels; ++c) {
             inAt[c] = in[c] + done;
             outAt[c] = out[c] + done;
@@ -224,6 +225,7 @@ void Processor::processSegment(const float* const* in, float* const* out, int64_
     gain_.apply(out, channels, frames);
     const int64_t seen = samplesSeen_.load(std::memory_order_relaxed) + frames;
     samplesSeen_.store(seen, std::memory_order_relaxed);
+    if (untilAdopt_ > 0 && (untilAdopt_ -= frames) == 0) adoptStaged();
     if (metering_) {
         untilAnalysis_ -= frames;
         if (untilAnalysis_ == 0) {
@@ -245,7 +247,8 @@ int64_t Processor::nextAnalysisAfter(int64_t position) const noexcept {
 void Processor::startAnalysis(bool growing) {
     if (!meter_->meanPower(power_.data())) return;
     if (!realtime_.load(std::memory_order_acquire)) {
-        measure(power_.data(), growing);
+        if (untilAdopt_ > 0) adoptStaged();  // (an interval shorter than the delay, at low rates)
+        if (measureLatent(power_.data(), growing, staged_)) untilAdopt_ = kAdoptDelay;
     } else if (pending_.load(std::memory_order_acquire)) {
         skipped_.fetch_add(1, std::memory_order_relaxed);  // the thread is still on the previous window
     } else {
@@ -255,14 +258,13 @@ void Processor::startAnalysis(bool growing) {
     }
 }
 
-void Processor::measure(const double* power, bool growing) {
+bool Processor::measureLatent(const double* power, bool growing, Measurement& out) {
     std::array<double, eq::kGridPoints> density{}, averaged{}, balance{};
     meter_->density(power, density.data());
     for (double d : density)
-        if (!std::isfinite(d)) return;
-    std::array<double, kMaxLatentDim> start{}, z{};
+        if (!std::isfinite(d)) return false;
+    std::array<double, kMaxLatentDim> start{};
     bool hasStart;
-    uint64_t generation;
     {
         std::lock_guard<std::mutex> lock(controlMutex_);
         if (!hasDensity_ || growing) {
@@ -271,25 +273,38 @@ void Processor::measure(const double* power, bool growing) {
             for (int i = 0; i < eq::kGridPoints; ++i) density_[i] = density_[i] + ema_ * (density[i] - density_[i]);
         }
         hasDensity_ = true;
-        generation = ++generation_;
+        out.generation = ++generation_;
         averaged = density_;
         hasStart = hasAudio_;
         start = zAudio_;
     }
     // the model call outside the lock
     int first, last;
-    const bool content = balance::contentSpan(averaged.data() + eq::analysisFirst(), &first, &last);
-    if (content) {
+    out.content = balance::contentSpan(averaged.data() + eq::analysisFirst(), &first, &last);
+    out.z.fill(0.0);
+    if (out.content) {
         balance::balanceFromDensity(averaged.data() + eq::analysisFirst(), options_.referenceDb.data(), first, last,
                                     balance.data());
-        model_->measure(balance.data(), hasStart ? start.data() : nullptr, z.data());
+        model_->measure(balance.data(), hasStart ? start.data() : nullptr, out.z.data());
     }
+    return true;
+}
+
+void Processor::adopt(const Measurement& measured) {
     std::lock_guard<std::mutex> lock(controlMutex_);
-    if (generation_ != generation) return;  // reset or primed meanwhile
-    hasAudio_ = content;
-    zAudio_ = z;
+    if (generation_ != measured.generation) return;  // reset or primed meanwhile
+    hasAudio_ = measured.content;
+    zAudio_ = measured.z;
     analyses_.fetch_add(1, std::memory_order_relaxed);
     update();
+}
+
+void Processor::adoptStaged() {
+    untilAdopt_ = -1;
+    if (realtime_.load(std::memory_order_acquire))
+        skipped_.fetch_add(1, std::memory_order_relaxed);  // switched to realtime meanwhile: no lock here now
+    else
+        adopt(staged_);
 }
 
 void Processor::prime(const float* const* in, int64_t frames) {
@@ -350,6 +365,7 @@ void Processor::resetStream() {
     hasDensity_ = hasAudio_ = false;
     ++generation_;
     largestBoost_ = largestCut_ = 0.0;
+    untilAdopt_ = -1;
     if (metering_) {
         meter_->reset();
         untilAnalysis_ = nextAnalysisAfter(0);
@@ -363,7 +379,8 @@ void Processor::workerLoop() {
             continue;
         }
         try {
-            measure(pendingPower_.data(), pendingGrowing_);
+            Measurement measured;
+            if (measureLatent(pendingPower_.data(), pendingGrowing_, measured)) adopt(measured);
         } catch (const abi::__forced_unwind&) {
             throw;  // the thread is being cancelled (e.g. a Python model call at interpreter exit)
         } catch (...) {

@@ -6,6 +6,7 @@ import numpy as np
 from semeq_rt.bundle import sha256_file
 
 from .audio_model import audio_models, audio_section, audio_training_facts, neutral_reference, real_audio
+from .decoder_params import add_decoder_params
 from .eq_models import eq_models, eq_training_facts, real_eq_curves, term_scorer, term_table
 from .export import write_bundle
 
@@ -44,10 +45,11 @@ def export_checkpoints(eq_checkpoint, audio_checkpoint, out_dir, *, data_dir=Non
     specs = eq_models(space, curves, curves_desc, rng) + audio_models(encoder, clips, clips_desc, rng)
     audio_facts = audio_training_facts(encoder, sha256_file(audio_checkpoint))
     audio_facts["parity_clips_deb_sha256"] = deb_sha256
-    return write_bundle(
+    write_bundle(
         specs, out_dir, latent_dim=space.latent_dim, audio=audio_section(encoder),
         neutral_reference=neutral_reference(encoder), terms=term_table(space),
         training={"eq_space": eq_training_facts(space, sha256_file(eq_checkpoint)), "audio_encoder": audio_facts},
         command=command, extra={"term_scorer": term_scorer(space)},
     )
+    return add_decoder_params(out_dir)
 

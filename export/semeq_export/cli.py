@@ -1,5 +1,6 @@
 """`semeq-export`: trained checkpoints → the ONNX model bundle that semeq_rt loads (docs/bundle.md);
 `semeq-export vocabulary --bundle DIR`: the open vocabulary into it (docs/vocabulary.md);
+`semeq-export decoder-params --bundle DIR`: the decoder's settings-only graph into it (docs/bundle.md);
 `semeq-export text-encoder`: the shipped bundle's text encoder into the models folder (too large for the
 repository).
 
@@ -39,6 +40,10 @@ def main(argv=None) -> int:
         from .vocabulary import main as vocabulary_main
 
         return vocabulary_main(argv[1:])
+    if argv[:1] == ["decoder-params"]:
+        from .decoder_params import main as decoder_params_main
+
+        return decoder_params_main(argv[1:])
     if argv[:1] == ["text-encoder"]:
         from .vocabulary import install_main
 
@@ -59,6 +64,11 @@ def main(argv=None) -> int:
     print("max |ONNX Runtime - PyTorch float64| (in brackets: - PyTorch float32 eager), random / real inputs:")
     for entry in manifest["models"].values():
         parity = entry["parity"]
+        if "derived_from" in entry:  # cut from another model: compared with it, not with PyTorch
+            print(f"  {entry['file']:20s} {entry['size_bytes'] / 1e6:5.2f} MB  the {entry['derived_from']} graph's "
+                  f"params: max |difference| {parity['max_abs_params_random']:.2g} / "
+                  f"{parity['max_abs_params_real']:.2g} of range")
+            continue
         checks = "; ".join(
             f"{name} " + " / ".join(f"{parity[f'max_abs_{name}_{kind}']:.2g} "
                                     f"({parity[f'max_abs_{name}_{kind}_vs_float32_torch']:.2g})"

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from semeq_rt import __version__, eqdef
-from semeq_rt.bundle import FORMAT, FORMAT_VERSION, MANIFEST_NAME, sha256_file
+from semeq_rt.bundle import FORMAT, FORMAT_VERSION, MANIFEST_NAME, model_roles, sha256_file
 
 #: Per-file facts that a model file cannot carry about itself.
 FILE_ONLY_KEYS = ("sha256", "size_bytes")
@@ -85,3 +85,19 @@ def write_manifest(manifest: dict, folder: Path) -> dict:
     (Path(folder) / MANIFEST_NAME).write_text(json.dumps(manifest, indent=1) + "\n", encoding="utf-8")
     return manifest
 
+
+
+def restamp_models(manifest: dict, folder: Path) -> dict:
+    """After a step changed ``manifest``: every model file in ``folder`` gets the manifest in its metadata,
+    then manifest.json is written with the files' new hashes; returns the manifest."""
+    import onnx
+
+    from .onnx_file import set_metadata
+
+    manifest = jsonable(manifest)
+    for role in model_roles(manifest):
+        path = Path(folder) / manifest["models"][role]["file"]
+        model = onnx.load(str(path))
+        set_metadata(model, metadata_props(manifest, role))
+        onnx.save(model, str(path))
+    return write_manifest(manifest, folder)

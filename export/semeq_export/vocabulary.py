@@ -18,14 +18,12 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
-import onnx
 
-from semeq_rt.bundle import DEFAULT_BUNDLE_DIR, MANIFEST_NAME, ROLES, load_bundle, sha256_file, validate_bundle
+from semeq_rt.bundle import DEFAULT_BUNDLE_DIR, MANIFEST_NAME, load_bundle, model_roles, sha256_file, validate_bundle
 from semeq_rt.text import TextEncoder, cached_name, models_dir
 from semeq_train.vocabulary.build import eq_space_scored_terms, graph_sha256
 
-from .manifest import jsonable, metadata_props
-from .onnx_file import set_metadata
+from .manifest import restamp_models
 from .text_model import MIN_COSINE, export_text_encoder
 
 VOCABULARY_FORMAT = "semeq-vocabulary/1"
@@ -75,7 +73,7 @@ def add_vocabulary(bundle_dir, vocabulary_path, command: str) -> dict:
     vocabulary = _read_vocabulary(Path(vocabulary_path), bundle_dir, manifest)
     staging = Path(tempfile.mkdtemp(prefix=f".{bundle_dir.name}-", dir=bundle_dir.parent))
     try:
-        for name in [manifest["models"][r]["file"] for r in ROLES]:
+        for name in [manifest["models"][r]["file"] for r in model_roles(manifest)]:
             shutil.copy2(bundle_dir / name, staging / name)
         encoder_entry = export_text_encoder(staging)
         encoder = TextEncoder(staging / encoder_entry["file"], staging / encoder_entry["tokenizer"],
@@ -100,19 +98,12 @@ def add_vocabulary(bundle_dir, vocabulary_path, command: str) -> dict:
         manifest["text"] = text_section(vocabulary, encoder_entry, sha256_file(staging / NEIGHBOURS_FILE))
         manifest["text"]["encoder"]["neighbours_min_cosine"] = float(cosine.min())
         manifest["text"]["training"]["export_command"] = command
-        manifest = jsonable(manifest)
-        for role in ROLES:  # the models' metadata carry the manifest (without the text section)
-            path = staging / manifest["models"][role]["file"]
-            model = onnx.load(str(path))
-            set_metadata(model, metadata_props(manifest, role))
-            onnx.save(model, str(path))
-            manifest["models"][role].update(sha256=sha256_file(path), size_bytes=path.stat().st_size)
-        (staging / MANIFEST_NAME).write_text(json.dumps(manifest, indent=1) + "\n", encoding="utf-8")
+        manifest = restamp_models(manifest, staging)  # the models' metadata carry the manifest
         from semeq_rt.semantics import resolve_blend
 
         resolve_blend("glassy", load_bundle(staging, providers=["CPUExecutionProvider"]))
-        names = [manifest["models"][r]["file"] for r in ROLES] + [encoder_entry["tokenizer"], NEIGHBOURS_FILE,
-                                                                  MANIFEST_NAME]
+        names = [manifest["models"][r]["file"] for r in model_roles(manifest)]
+        names += [encoder_entry["tokenizer"], NEIGHBOURS_FILE, MANIFEST_NAME]
         for name in names:
             shutil.move(str(staging / name), str(bundle_dir / name))
         _install(staging / encoder_entry["file"], encoder_entry)  # 24 MB: kept out of the repository

@@ -5,6 +5,7 @@ import numpy.typing as npt
 
 BAND_TYPE_NAMES: tuple[str, ...]
 EARLY_ANALYSES_S: tuple[float, float, float]
+ADOPT_DELAY_SAMPLES: int
 OPTION_RANGES: dict[str, tuple[float, float, bool, str]]
 DEFAULT_MAX_BOOST_DB: float
 DEFAULT_MAX_CUT_DB: float

@@ -232,7 +232,7 @@ def analyze(audio, sample_rate, *, analysis="encoder", bundle=None, progress=Non
         latent = bundle.encode_curve(meter.balance_db(mid))
     else:
         latent = window_latents.mean(axis=0).astype(np.float32)
-    params, _ = bundle.decode(latent)
+    params = bundle.decode_params(latent)
     # a window's centre, or the clip's for a clip shorter than one (zero-padded) window
     times = (np.arange(len(windows)) * hop + min(meter.window, clip_length) / 2) / sample_rate
     return Analysis(latent=latent, scores=term_scores(latent, bundle), times=times,

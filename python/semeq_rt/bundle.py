@@ -24,6 +24,14 @@ MANIFEST_NAME = "manifest.json"
 DEFAULT_BUNDLE_DIR = Path(__file__).resolve().parent / "models" / "default"
 #: The models of a bundle, by their key under the manifest's "models".
 ROLES = ("audio_encoder", "audio_head", "eq_encoder", "eq_decoder")
+#: Models a bundle may add: eq_decoder_params is eq_decoder's ``params`` output alone (the graph without
+#: the 121-point response, a quarter of the decoder's time; what an adaptive analysis calls).
+OPTIONAL_ROLES = ("eq_decoder_params",)
+
+
+def model_roles(manifest: dict) -> tuple:
+    """The roles of the models that ``manifest`` lists: every required one, then the optional ones present."""
+    return ROLES + tuple(r for r in OPTIONAL_ROLES if r in manifest.get("models", {}))
 #: ONNX Runtime's name for the one tensor type a bundle uses.
 _ORT_FLOAT = "tensor(float)"
 
@@ -191,7 +199,7 @@ def _check_manifest(manifest_path: Path, manifest: dict) -> None:
         raise BundleError(manifest_path, str(e)) from None
     _check_text(manifest_path, manifest)
     models = _field(manifest_path, manifest, "models", dict)
-    for role in ROLES:
+    for role in model_roles(manifest):
         entry = _field(manifest_path, models, role, dict)
         for key in ("file", "sha256"):
             _field(manifest_path, entry, key, str)
@@ -245,7 +253,7 @@ def _check_text(manifest_path: Path, manifest: dict) -> None:
 def _model_files(manifest: dict) -> list:
     """(what, file name, sha256) of every file the manifest names."""
     files = [(f"model file for {role!r}", manifest["models"][role]["file"], manifest["models"][role]["sha256"])
-             for role in ROLES]
+             for role in model_roles(manifest)]
     if "text" in manifest:
         text = manifest["text"]
         # the text encoder (24 MB) is not in the repository: semeq_rt.text finds it and checks what it computes
@@ -431,6 +439,12 @@ class Bundle:
         params, response_db = self._run("eq_decoder", latent)
         return params, response_db
 
+    def decode_params(self, latent) -> np.ndarray:
+        """Latent (…, latent_dim) → 13 EQ parameters (…, 13): ``decode``'s first output, by the bundle's
+        eq_decoder_params model where it has one (without the response, a quarter of the time)."""
+        role = "eq_decoder_params" if "eq_decoder_params" in self.sessions else "eq_decoder"
+        return self._run(role, latent)[0]
+
     def __repr__(self):
         return f"Bundle({str(self.path)!r}, latent_dim={self.latent_dim}, providers={self.providers})"
 
@@ -444,6 +458,6 @@ def load_bundle(path=None, *, providers=None, intra_op_threads: int = 1,
     models = manifest["models"]
     chosen = select_providers(folder / models["eq_encoder"]["file"], providers)
     options = _session_options(intra_op_threads, inter_op_threads)
-    sessions = {role: _open_session(folder, role, models[role], options, chosen) for role in ROLES}
+    sessions = {role: _open_session(folder, role, models[role], options, chosen) for role in model_roles(manifest)}
     in_use = sessions[ROLES[0]].get_providers()
     return Bundle(folder, manifest, sessions, in_use)

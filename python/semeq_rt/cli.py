@@ -177,7 +177,7 @@ def _cmd_plot(args):
     require_matplotlib()
     bundle = get_bundle(args.bundle)
     weights = resolve_blend(parse_term(args.term), bundle)
-    params, _ = bundle.decode(blend_latent(weights, bundle))
+    params = bundle.decode_params(blend_latent(weights, bundle))
     rate = eqdef.REFERENCE_SAMPLE_RATE
     freqs = np.geomspace(20.0, 20000.0, 241)
     curve = eqdef.bands_response_db(realisable_bands(params, rate, gain_scale=args.intensity), freqs, rate)

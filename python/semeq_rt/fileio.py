@@ -19,6 +19,11 @@ import numpy as np
 FLOAT_SUBTYPES = ("FLOAT", "DOUBLE")
 #: Linear PCM subtypes, shallowest first: a PCM source keeps its depth, or gets the next deeper one.
 PCM_SUBTYPES = ("PCM_U8", "PCM_S8", "PCM_16", "PCM_24", "PCM_32")
+#: Integer PCM subtypes whose samples the writer computes itself (bits, and the integer type libsndfile
+#: takes them in): each float scaled by 2^(bits-1), rounded to the nearest integer and held within the
+#: type's range. libsndfile's own conversion rounds down (an error of up to 1 LSB instead of 1/2) and
+#: took 0.6 of the time of writing a 16-bit WAV (docs/BENCHMARKS.md, "semeq process").
+INTEGER_PCM = {"PCM_16": (16, np.int16), "PCM_24": (24, np.int32), "PCM_32": (32, np.int32)}
 #: Text tags that soundfile reads and writes (those the format carries are copied to the output).
 TAGS = ("title", "copyright", "software", "artist", "comment", "date", "album", "license", "tracknumber", "genre")
 
@@ -192,6 +197,7 @@ class _AtomicWriter:
         self.tmp, self.dst = Path(tmp), dst
         self.clip = subtype not in FLOAT_SUBTYPES
         self.clipped = 0
+        self.integer = INTEGER_PCM.get(subtype)
         try:
             self.file = sf.SoundFile(str(self.tmp), "w", samplerate=sample_rate, channels=channels,
                                      subtype=subtype, format=fmt)
@@ -215,9 +221,20 @@ class _AtomicWriter:
         try:
             # in blocks: libsndfile's Vorbis encoder crashes (segfault) on a minute of audio in one call
             for start in range(0, audio.shape[-1], WRITE_BLOCK):
-                self.file.write(audio[:, start:start + WRITE_BLOCK].T)
+                self.file.write(self._frames(audio[:, start:start + WRITE_BLOCK]))
         except _soundfile().LibsndfileError as e:
             raise OSError(f"cannot write {self.dst}: {e} (is the disk full?)") from None
+
+    def _frames(self, block):
+        """(frames, channels) data for soundfile: the block itself, or its integer samples (INTEGER_PCM;
+        libsndfile takes 24-bit samples in the top bits of 32-bit integers)."""
+        if self.integer is None:
+            return block.T
+        bits, kind = self.integer
+        top = 2.0 ** (bits - 1)
+        scaled = np.rint(block.T.astype(np.float64 if bits > 24 else np.float32) * top)
+        samples = np.clip(scaled, -top, top - 1).astype(kind)
+        return samples << (32 - bits) if bits == 24 else samples
 
     def commit(self):
         self.file.close()
@@ -295,12 +312,13 @@ def process_file(src, dst, term="warm", intensity=1.0, *, mode="adaptive", overw
         peak = 0.0
         try:
             for block in source.blocks(blocksize=blocksize, dtype="float32", always_2d=True):
-                out = processor.process(block.T)
-                loudness_in.push(block.T)
+                block = np.ascontiguousarray(block.T)  # (channels, frames), copied once for both
+                out = processor.process(block)
+                loudness_in.push(block)
                 loudness_out.push(out)
                 peak = max(peak, float(np.max(np.abs(out), initial=0.0)))
                 writer.write(out)
-                bar.update(len(block))
+                bar.update(block.shape[1])
         except BaseException:
             writer.discard()
             raise

@@ -97,9 +97,11 @@ class LoudnessMeter:
             return self
         self._segments.append(self._partial / self._segment)
         whole = (len(squares) - take) // self._segment
-        rest = squares[take:].astype(np.float64)
-        self._segments.extend(rest[: whole * self._segment].reshape(whole, self._segment).mean(axis=1))
-        self._partial, self._filled = float(rest[whole * self._segment:].sum()), len(rest) - whole * self._segment
+        rest = squares[take:]
+        sums = rest[: whole * self._segment].reshape(whole, self._segment).sum(axis=1, dtype=np.float64)
+        self._segments.extend(sums / self._segment)
+        tail = rest[whole * self._segment:]
+        self._partial, self._filled = float(tail.sum(dtype=np.float64)), len(tail)
         return self
 
     def integrated(self) -> float:

@@ -75,13 +75,15 @@ public:
 
 private:
     double excess(const double* relative) const noexcept;
-    void settingResponse(const double* params, double share, double* out) const noexcept;
+    void bandsPower(const Band* bands, int count, double* out) const noexcept;
+    void settingPower(const double* params, double share, double* out) const noexcept;
     bool tryShare(const double* params, double share, double* applied) noexcept;
     void guardBands(const double* applied, Band* guards, double* total) noexcept;
     void guards(double lowDb, double highDb, double lowHz, double highHz, Band* out) const noexcept;
 
     double sampleRate_, maxBoostDb_, maxCutDb_;
     int points_;
+    std::vector<double> phi_;      // sin^2(pi f / fs) at points() (rbj.h's response form)
     std::vector<double> kWeight_;  // K-weighting power x f at points()
     std::vector<char> checked_;    // points in the analysis band, up to the EQ's top frequency
     // per plan(): content span and content bands over points(), loudness weights, scratch responses

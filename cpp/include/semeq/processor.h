@@ -11,8 +11,9 @@
 // last), then one when the full window has arrived and every analysisInterval from there on.
 // Static mode applies the word's own EQ (its centre decoded) with gains x intensity: 5 bands.
 //
-// Schedules. Deterministic (realtime = false): an analysis runs inside process() at its fixed stream
-// position, so the output does not depend on the block size. Realtime: process() hands the window's
+// Schedules. Deterministic (realtime = false): an analysis runs inside process() at fixed stream
+// positions (the measurement where its window ends, the EQ it gives kAdoptDelay samples later), so the
+// output does not depend on the block size. Realtime: process() hands the window's
 // mean periodogram to the engine's analysis thread (a copy into a preallocated buffer and an atomic
 // flag) and never waits; an analysis that comes while the thread is still busy is skipped.
 //
@@ -85,6 +86,10 @@ class Processor {
 public:
     // Stream positions (s) of the first analyses, on the window measured so far.
     static constexpr double kEarlyAnalysesS[3] = {0.4, 1.0, 2.0};
+    // Deterministic schedule: an analysis's EQ takes effect kAdoptDelay samples after its window ends
+    // (43 ms at 48 kHz), so that with blocks of up to that many frames the measurement and the EQ's
+    // recomputation run in different process() calls: a block pays for one of the two model calls.
+    static constexpr int64_t kAdoptDelay = 2048;
     static constexpr int kMaxChannels = FilterBank::kMaxChannels;
 
     // The word's latent centre and human spread (model->latentDim() values each) and the intensity, as
@@ -147,7 +152,16 @@ private:
     void processSegment(const float* const* in, float* const* out, int64_t frames);
     int64_t nextAnalysisAfter(int64_t position) const noexcept;
     void startAnalysis(bool growing);
-    void measure(const double* power, bool growing);  // analysis step; takes the control lock
+    // An analysis in two steps: the window's latent (the density's average under the control lock, the
+    // model's measure outside it), then the EQ's recomputation for it (the lock, the model's decode).
+    struct Measurement {
+        uint64_t generation = 0;  // generation_ when measured: a reset or prime since drops it
+        bool content = false;
+        std::array<double, kMaxLatentDim> z{};
+    };
+    bool measureLatent(const double* power, bool growing, Measurement& out);  // false: a non-finite density
+    void adopt(const Measurement& measured);
+    void adoptStaged();                                // audio thread, deterministic schedule
     void update();                                     // control lock held
     void resetStream();                                // control lock held
     void workerLoop();
@@ -181,6 +195,8 @@ private:
     std::atomic<int64_t> samplesSeen_{0};
     int64_t untilAnalysis_ = 0;
     static constexpr int64_t kChunk = 4096;  // frames per pass (the mid buffer's size)
+    Measurement staged_;      // measured, waiting for its position
+    int64_t untilAdopt_ = -1;  // samples until staged_ takes effect; -1: none staged
     std::vector<float> mid_;
     std::vector<double> power_;
 

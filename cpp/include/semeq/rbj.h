@@ -89,17 +89,29 @@ inline Biquad rbjDesign(BandType type, double freq, double gainDb, double q, dou
     return rbjDesignTrig(type, std::cos(w0), std::sin(w0), gainDb, q);
 }
 
-// Magnitude response in dB at freq, in the cookbook's phi = sin^2(w/2) form (precise near DC).
-inline double responseDb(const Biquad& c, double freq, double sampleRate) {
+// The cookbook's magnitude form in phi = sin^2(w/2) (precise near DC): phi of a frequency, and a section's
+// power gain |H|^2 at phi as its numerator and denominator (each clamped at kTinyPower, so that a deep
+// low/high-pass stop band reads -300 dB instead of -inf).
+constexpr double kTinyPower = 1e-30;
+inline double responsePhi(double freq, double sampleRate) {
     const double s = std::sin(3.14159265358979323846 * freq / sampleRate);
-    const double phi = s * s;
+    return s * s;
+}
+inline void powerGainParts(const Biquad& c, double phi, double* num, double* den) {
     auto power = [phi](double c0, double c1, double c2) {
         const double sum = c0 + c1 + c2;
         return sum * sum - 4.0 * (c0 * c1 + 4.0 * c0 * c2 + c1 * c2) * phi + 16.0 * c0 * c2 * (phi * phi);
     };
-    constexpr double kTiny = 1e-30;
-    const double num = power(c.b0, c.b1, c.b2), den = power(1.0, c.a1, c.a2);
-    return 10.0 * (std::log10(num > kTiny ? num : kTiny) - std::log10(den > kTiny ? den : kTiny));
+    const double n = power(c.b0, c.b1, c.b2), d = power(1.0, c.a1, c.a2);
+    *num = n > kTinyPower ? n : kTinyPower;
+    *den = d > kTinyPower ? d : kTinyPower;
+}
+
+// Magnitude response in dB at freq.
+inline double responseDb(const Biquad& c, double freq, double sampleRate) {
+    double num, den;
+    powerGainParts(c, responsePhi(freq, sampleRate), &num, &den);
+    return 10.0 * (std::log10(num) - std::log10(den));
 }
 
 // Poles strictly inside the unit circle (the stability triangle |a1| < 1 + a2, a2 < 1).

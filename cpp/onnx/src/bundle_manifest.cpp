@@ -68,11 +68,13 @@ BundleManifest BundleManifest::load(const std::string& folder) {
         }
         const json& models = field(path, m, "models", "");
         const json& head = field(path, models, "audio_head", "models.");
-        const json& decoder = field(path, models, "eq_decoder", "models.");
+        b.eqDecoderParamsOnly = models.contains("eq_decoder_params");
+        const std::string decoderRole = b.eqDecoderParamsOnly ? "eq_decoder_params" : "eq_decoder";
+        const json& decoder = field(path, models, decoderRole.c_str(), "models.");
         b.audioHeadFile = field(path, head, "file", "models.audio_head.").get<std::string>();
         b.audioHeadSha256 = field(path, head, "sha256", "models.audio_head.").get<std::string>();
-        b.eqDecoderFile = field(path, decoder, "file", "models.eq_decoder.").get<std::string>();
-        b.eqDecoderSha256 = field(path, decoder, "sha256", "models.eq_decoder.").get<std::string>();
+        b.eqDecoderFile = field(path, decoder, "file", "models." + decoderRole + ".").get<std::string>();
+        b.eqDecoderSha256 = field(path, decoder, "sha256", "models." + decoderRole + ".").get<std::string>();
     } catch (const json::exception& e) {
         fail(path, std::string("a field has the wrong type: ") + e.what());
     }

@@ -33,6 +33,7 @@ OnnxModel::OnnxModel(const BundleManifest& manifest)
     : dim_(manifest.latentDim),
       head_(env(), (manifest.folder + "/" + manifest.audioHeadFile).c_str(), sessionOptions()),
       decoder_(env(), (manifest.folder + "/" + manifest.eqDecoderFile).c_str(), sessionOptions()),
+      decoderOutputs_(manifest.eqDecoderParamsOnly ? 1 : 2),
       balance_(eq::kGridPoints),
       headLatent_(dim_) {
     for (int b = 0; b < 2; ++b) {
@@ -63,7 +64,7 @@ void OnnxModel::decode(const double* latents, int count, double* params) {
         Ort::Value outs[2] = {tensor(params_[b], rows, eq::kNumParams), tensor(responses_[b], rows, eq::kGridPoints)};
         const char* inNames[] = {"latent"};
         const char* outNames[] = {"params", "response_db"};
-        decoder_.Run(Ort::RunOptions{nullptr}, inNames, &in, 1, outNames, outs, 2);
+        decoder_.Run(Ort::RunOptions{nullptr}, inNames, &in, 1, outNames, outs, decoderOutputs_);
         std::copy(params_[b].begin(), params_[b].end(), params + first * eq::kNumParams);
     }
 }

@@ -28,6 +28,9 @@ struct BundleManifest {
     std::vector<BundleTerm> terms;  // in the manifest's order
     std::string audioHeadFile, eqDecoderFile;
     std::string audioHeadSha256, eqDecoderSha256;  // the files' SHA-256 (hex) as the manifest records them
+    // eqDecoderFile is the settings-only eq_decoder_params where the bundle has it (a quarter of the
+    // time), else eq_decoder, whose second output (the response) the engine does not read
+    bool eqDecoderParamsOnly = false;
 
     // Reads folder/manifest.json; std::runtime_error naming the file and the field on anything missing
     // or malformed.

@@ -1,5 +1,6 @@
 // semeq::OnnxModel — the engine's model (semeq::AnalysisModel) over ONNX Runtime's C++ API: the bundle's
-// audio_head.onnx (balance -> latent) and eq_decoder.onnx (latents -> settings). What a plugin gives the
+// audio_head.onnx (balance -> latent) and eq_decoder_params.onnx (latents -> settings; eq_decoder.onnx in a
+// bundle without it). What a plugin gives the
 // engine; semeq_rt.Processor gives it the same models through ONNX Runtime's Python API.
 //
 // Sessions are created at construction with one intra- and one inter-op thread, sequential execution and
@@ -30,6 +31,7 @@ private:
     static Ort::Env& env();
     int dim_;
     Ort::Session head_, decoder_;
+    int decoderOutputs_;  // 1: params (eq_decoder_params); 2: params and the response (eq_decoder)
     std::mutex mutex_;
     std::vector<float> balance_, headLatent_;
     // decoder I/O for batch 1 and batch 2 (the engine's two calls)
