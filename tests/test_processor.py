@@ -11,7 +11,7 @@ import semeq_rt
 from semeq_rt import eqdef, measures
 from semeq_rt.demo import demo_signal
 from semeq_rt.fileio import PRIME_SECONDS
-from semeq_rt.processor import ADOPT_DELAY_SAMPLES, DEFAULT_MAX_BOOST_DB, EARLY_ANALYSES_S
+from semeq_rt.processor import DEFAULT_MAX_BOOST_DB, EARLY_ANALYSES_S
 from semeq_rt.semantics import get_bundle
 from processor_signals import apply_bands, reference_noise, rms, stream, term_bands, without_level
 
@@ -58,7 +58,7 @@ def test_streaming_analysis_equals_the_audio_encoder_on_the_same_window(music):
     # head at each analysis; the full audio encoder on the window that those frames cover must
     # give the same latent. Frames align with the stream: at an analysis position that is not a
     # multiple of the hop (the second one here), the window ends at the last whole frame; the measurement
-    # takes effect ADOPT_DELAY_SAMPLES later.
+    # takes effect adopt_delay_samples later.
     bundle = get_bundle()
     mid = music.mean(axis=0, dtype=np.float32)
     hop = bundle.neutral_reference["frame_hop"]
@@ -67,8 +67,8 @@ def test_streaming_analysis_equals_the_audio_encoder_on_the_same_window(music):
     p = semeq_rt.Processor("warm", sample_rate=SR, channels=2, analysis_interval=interval / SR, adaptation_time=1e-6)
     done = 0
     for position in (bundle.window, bundle.window + interval):
-        p.process(music[:, done: position + ADOPT_DELAY_SAMPLES])
-        done = position + ADOPT_DELAY_SAMPLES
+        p.process(music[:, done: position + p.adopt_delay_samples])
+        done = position + p.adopt_delay_samples
         end = position - position % hop
         whole = bundle.encode_audio(mid[end - bundle.window: end])
         assert np.max(np.abs(p.audio_latent - whole)) <= 1e-4, position
@@ -76,7 +76,8 @@ def test_streaming_analysis_equals_the_audio_encoder_on_the_same_window(music):
 
 def test_a_block_runs_one_model_call_of_an_analysis_at_most(music, monkeypatch):
     # Deterministic schedule: the measurement runs in the block where the window ends, the EQ's decode
-    # ADOPT_DELAY_SAMPLES later, so blocks of up to that many frames never pay for both (docs/processor.md)
+    # adopt_delay_samples (2048 at 48 kHz) later, so blocks of up to that many frames never pay for both
+    # (docs/processor.md)
     from semeq_rt import processor as processor_module
 
     calls = []
@@ -84,8 +85,9 @@ def test_a_block_runs_one_model_call_of_an_analysis_at_most(music, monkeypatch):
         real = getattr(processor_module._BundleModel, name)
         monkeypatch.setattr(processor_module._BundleModel, name,
                             lambda self, *args, real=real, name=name: (calls.append(name), real(self, *args))[1])
-    for block in (512, ADOPT_DELAY_SAMPLES):
+    for block in (512, 2048):
         p = semeq_rt.Processor("warm", sample_rate=SR, channels=2)
+        assert p.adopt_delay_samples == 2048
         per_block = []
         for i in range(0, music.shape[1], block):
             calls.clear()

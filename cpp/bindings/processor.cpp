@@ -179,7 +179,6 @@ void bindProcessor(py::module_& m) {
     m.attr("EARLY_ANALYSES_S") = py::make_tuple(semeq::Processor::kEarlyAnalysesS[0],
                                                 semeq::Processor::kEarlyAnalysesS[1],
                                                 semeq::Processor::kEarlyAnalysesS[2]);
-    m.attr("ADOPT_DELAY_SAMPLES") = semeq::Processor::kAdoptDelay;
     py::dict ranges;
     for (const semeq::OptionRange& r : semeq::kOptionRanges)
         ranges[r.name] = py::make_tuple(r.low, r.high, r.lowIncluded, r.unit);
@@ -310,6 +309,11 @@ void bindProcessor(py::module_& m) {
         .def_property_readonly("analysis_interval_samples",
              [](PyProcessor& self) { return self.engine().analysisIntervalSamples(); },
              "Samples between analyses once the full window has arrived (adaptive mode; 0 in static mode).")
+        .def_property_readonly("adopt_delay_samples",
+             [](PyProcessor& self) { return self.engine().adoptDelaySamples(); },
+             "Deterministic schedule: samples from the end of an analysis's window to where its EQ takes effect "
+             "(45 ms, at most 2048 samples): the measurement and the EQ's recomputation then run in different "
+             "blocks of up to that many frames.")
         .def_property_readonly("realtime_running", [](PyProcessor& self) { return self.engine().realtimeRunning(); },
              "Whether the engine's analysis thread runs.");
     static PyMethodDef processDef{

@@ -77,6 +77,7 @@ Processor::Processor(const ProcessorOptions& options, std::shared_ptr<AnalysisMo
         const auto window = roundEven(options.modelWindow * options.sampleRate / options.modelSampleRate);
         meter_ = std::make_unique<SpectrumMeter>(options.sampleRate, frames.nFft, frames.hop, static_cast<int>(window));
         interval_ = std::max<int64_t>(1, roundEven(options.analysisInterval * options.sampleRate));
+        adoptDelay_ = std::clamp<int64_t>(roundEven(kAdoptDelayS * options.sampleRate), 1, kMaxAdoptDelay);
         ema_ = 1.0 - std::exp(-options.analysisInterval / options.adaptationTime);
         metering_ = true;
         mid_.assign(kChunk, 0.0f);
@@ -248,7 +249,7 @@ void Processor::startAnalysis(bool growing) {
     if (!meter_->meanPower(power_.data())) return;
     if (!realtime_.load(std::memory_order_acquire)) {
         if (untilAdopt_ > 0) adoptStaged();  // (an interval shorter than the delay, at low rates)
-        if (measureLatent(power_.data(), growing, staged_)) untilAdopt_ = kAdoptDelay;
+        if (measureLatent(power_.data(), growing, staged_)) untilAdopt_ = adoptDelay_;
     } else if (pending_.load(std::memory_order_acquire)) {
         skipped_.fetch_add(1, std::memory_order_relaxed);  // the thread is still on the previous window
     } else {

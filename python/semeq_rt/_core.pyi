@@ -5,7 +5,6 @@ import numpy.typing as npt
 
 BAND_TYPE_NAMES: tuple[str, ...]
 EARLY_ANALYSES_S: tuple[float, float, float]
-ADOPT_DELAY_SAMPLES: int
 OPTION_RANGES: dict[str, tuple[float, float, bool, str]]
 DEFAULT_MAX_BOOST_DB: float
 DEFAULT_MAX_CUT_DB: float
@@ -84,6 +83,8 @@ class Processor:
     def analysis_window_samples(self) -> int: ...
     @property
     def analysis_interval_samples(self) -> int: ...
+    @property
+    def adopt_delay_samples(self) -> int: ...
     @property
     def realtime_running(self) -> bool: ...
 

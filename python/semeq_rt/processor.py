@@ -47,9 +47,6 @@ MODES = ("adaptive", "static")
 #: Stream positions (s) of the first analyses, on the window measured so far, before the full window
 #: has arrived (the later ones replace the earlier ones; from the full window on they are averaged).
 EARLY_ANALYSES_S = _core.EARLY_ANALYSES_S
-#: In the deterministic schedule an analysis's EQ takes effect this many samples after its window ends
-#: (its measurement and the EQ's recomputation then fall in different blocks of up to that many frames).
-ADOPT_DELAY_SAMPLES = _core.ADOPT_DELAY_SAMPLES
 #: The adaptive EQ's default limits (dB; docs/processor.md, "Limits") and the largest boost in a band
 #: without content inside the content span.
 DEFAULT_MAX_BOOST_DB = _core.DEFAULT_MAX_BOOST_DB

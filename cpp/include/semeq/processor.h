@@ -12,7 +12,7 @@
 // Static mode applies the word's own EQ (its centre decoded) with gains x intensity: 5 bands.
 //
 // Schedules. Deterministic (realtime = false): an analysis runs inside process() at fixed stream
-// positions (the measurement where its window ends, the EQ it gives kAdoptDelay samples later), so the
+// positions (the measurement where its window ends, the EQ it gives adoptDelaySamples() later), so the
 // output does not depend on the block size. Realtime: process() hands the window's
 // mean periodogram to the engine's analysis thread (a copy into a preallocated buffer and an atomic
 // flag) and never waits; an analysis that comes while the thread is still busy is skipped.
@@ -86,10 +86,12 @@ class Processor {
 public:
     // Stream positions (s) of the first analyses, on the window measured so far.
     static constexpr double kEarlyAnalysesS[3] = {0.4, 1.0, 2.0};
-    // Deterministic schedule: an analysis's EQ takes effect kAdoptDelay samples after its window ends
-    // (43 ms at 48 kHz), so that with blocks of up to that many frames the measurement and the EQ's
-    // recomputation run in different process() calls: a block pays for one of the two model calls.
-    static constexpr int64_t kAdoptDelay = 2048;
+    // Deterministic schedule: an analysis's EQ takes effect adoptDelaySamples() after its window ends,
+    // kAdoptDelayS but at most kMaxAdoptDelay samples (2048 from 45.5 kHz on), so that with blocks of up
+    // to that many frames the measurement and the EQ's recomputation run in different process() calls
+    // (a block pays for one of the two model calls), and a stream's first EQ still comes within 0.5 s.
+    static constexpr double kAdoptDelayS = 0.045;
+    static constexpr int64_t kMaxAdoptDelay = 2048;
     static constexpr int kMaxChannels = FilterBank::kMaxChannels;
 
     // The word's latent centre and human spread (model->latentDim() values each) and the intensity, as
@@ -146,6 +148,7 @@ public:
     int64_t samplesSeen() const noexcept { return samplesSeen_.load(); }
     int analysisWindowSamples() const noexcept { return meter_ ? meter_->windowSamples() : 0; }
     int analysisIntervalSamples() const noexcept { return metering_ ? static_cast<int>(interval_) : 0; }
+    int64_t adoptDelaySamples() const noexcept { return adoptDelay_; }
     bool realtimeRunning() const noexcept { return realtime_.load(); }
 
 private:
@@ -195,6 +198,7 @@ private:
     std::atomic<int64_t> samplesSeen_{0};
     int64_t untilAnalysis_ = 0;
     static constexpr int64_t kChunk = 4096;  // frames per pass (the mid buffer's size)
+    int64_t adoptDelay_ = 1;  // see kAdoptDelayS
     Measurement staged_;      // measured, waiting for its position
     int64_t untilAdopt_ = -1;  // samples until staged_ takes effect; -1: none staged
     std::vector<float> mid_;
