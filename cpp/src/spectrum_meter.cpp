@@ -102,10 +102,9 @@ void SpectrumMeter::push(const float* mid, int64_t count) noexcept {
 void SpectrumMeter::computeFrame(int64_t frameIndex) noexcept {
     const int64_t start = position_ - nFft_;  // the frame's first sample: ring index start % nFft
     const int offset = static_cast<int>(start % nFft_);
-    for (int i = 0; i < nFft_; ++i) {
-        const int j = offset + i < nFft_ ? offset + i : offset + i - nFft_;
-        windowed_[i] = static_cast<double>(history_[j]) * hann_[i];
-    }
+    const int wrap = nFft_ - offset;  // the ring from offset to its end, then from its start (two plain loops)
+    for (int i = 0; i < wrap; ++i) windowed_[i] = static_cast<double>(history_[offset + i]) * hann_[i];
+    for (int i = wrap; i < nFft_; ++i) windowed_[i] = static_cast<double>(history_[i - wrap]) * hann_[i];
     double* slot = framePower_.data() + static_cast<size_t>(frameIndex % framesPerWindow_) * usedBins_;
     fft_.power(windowed_.data(), slot, firstBin_, usedBins_);
     ++framesDone_;
