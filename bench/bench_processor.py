@@ -107,14 +107,15 @@ def time_blocks(make, audio, pace=None):
     return min(runs, key=lambda run: run[0])
 
 
-def analysis_blocks(stream, n_blocks) -> list:
+def analysis_blocks(stream, n_blocks, delay=0) -> list:
     """Indices of the blocks in which a synchronous Processor runs an analysis (a position p is
-    reached in block (p - 1) // BLOCK)."""
+    reached in block (p - 1) // BLOCK): where its window ends, or ``delay`` samples later (where its
+    EQ is computed: ``adopt_delay_samples``)."""
     window, interval = stream.analysis_window_samples, stream.analysis_interval_samples
     if not window:
         return []
     early = [round(s * SR) for s in getattr(semeq_rt.processor, "EARLY_ANALYSES_S", ()) if round(s * SR) < window]
-    positions = early + list(range(window, n_blocks * BLOCK + 1, interval))
+    positions = [p + delay for p in early + list(range(window, n_blocks * BLOCK + 1, interval))]
     return sorted({(p - 1) // BLOCK for p in positions if (p - 1) // BLOCK < n_blocks})
 
 
@@ -129,12 +130,18 @@ def report(name, seconds_of_audio, wall, times, cpu, process_cpu, stream):
           f"max {worst:6.2f} %{counts}")
     synchronous = isinstance(stream, semeq_rt.Processor) and stream.mode == "adaptive" and "synchronous" in name
     if synchronous:
-        marked = analysis_blocks(stream, len(times))
-        rest = np.delete(times, marked)
-        print(f"{'':<44} blocks with an analysis ({len(marked)}): median "
-              f"{100.0 * np.median(times[marked]) / (BLOCK_MS / 1000.0):5.2f} %, max "
-              f"{100.0 * times[marked].max() / (BLOCK_MS / 1000.0):5.2f} %; the others: p99.9 "
-              f"{100.0 * np.percentile(rest, 99.9) / (BLOCK_MS / 1000.0):5.2f} %")
+        def share(values):
+            return 100.0 * values / (BLOCK_MS / 1000.0)
+
+        measured = analysis_blocks(stream, len(times))
+        # an engine that computes the EQ apart from the measurement (`adopt_delay_samples`) or not
+        delay = getattr(stream, "adopt_delay_samples", 0)
+        adopted = analysis_blocks(stream, len(times), delay) if delay else []
+        rest = np.delete(times, sorted(set(measured) | set(adopted)))
+        parts = [("where a window ends", measured)] + ([("where its EQ is computed", adopted)] if adopted else [])
+        print(f"{'':<44} " + "; ".join(f"blocks {what} ({len(marked)}): median {share(np.median(times[marked])):5.2f} "
+                                       f"%, max {share(times[marked].max()):5.2f} %" for what, marked in parts)
+              + f"; the others: p99.9 {share(np.percentile(rest, 99.9)):5.2f} %")
 
 
 def median_ms(call, repeats=50) -> float:
