@@ -27,13 +27,13 @@ ROLES = ("audio_encoder", "audio_head", "eq_encoder", "eq_decoder")
 #: Models a bundle may add: eq_decoder_params is eq_decoder's ``params`` output alone (the graph without
 #: the 121-point response, a quarter of the decoder's time; what an adaptive analysis calls).
 OPTIONAL_ROLES = ("eq_decoder_params",)
+#: ONNX Runtime's name for the one tensor type a bundle uses.
+_ORT_FLOAT = "tensor(float)"
 
 
 def model_roles(manifest: dict) -> tuple:
     """The roles of the models that ``manifest`` lists: every required one, then the optional ones present."""
     return ROLES + tuple(r for r in OPTIONAL_ROLES if r in manifest.get("models", {}))
-#: ONNX Runtime's name for the one tensor type a bundle uses.
-_ORT_FLOAT = "tensor(float)"
 
 
 class BundleError(ValueError):
