@@ -4,6 +4,7 @@ runs them) against semeq_rt.Processor (ONNX Runtime's Python API) on real music:
 The C++ face is cpp/onnx's semeq_render, which .ci/run builds into build/ctest (-DSEMEQ_ONNX=ON);
 $SEMEQ_RENDER names another build. Outside CI, a checkout without that build skips these tests; in CI
 (CI set) a missing build fails."""
+import json
 import os
 import shutil
 import subprocess
@@ -35,10 +36,10 @@ def clips():
     return read_clips(CLIPS, SECONDS)
 
 
-def run_render(render, audio, rate, term, intensity, mode, tmp_path):
+def run_render(render, audio, rate, term, intensity, mode, tmp_path, bundle=DEFAULT_BUNDLE_DIR):
     src, dst = tmp_path / "in.f32", tmp_path / "out.f32"
     audio.tofile(src)
-    subprocess.run([str(render), str(DEFAULT_BUNDLE_DIR), term, repr(intensity), mode, str(rate), str(len(audio)),
+    subprocess.run([str(render), str(bundle), term, repr(intensity), mode, str(rate), str(len(audio)),
                     str(src), str(dst)], check=True, capture_output=True)
     return np.fromfile(dst, dtype=np.float32).reshape(audio.shape)
 
@@ -65,6 +66,19 @@ def test_the_cpp_onnx_face_moves_warm_darker_than_bright(render, clips, tmp_path
         assert measures.spectral_centroid(warm, rate) < measures.spectral_centroid(bright, rate), rate
         identity = run_render(render, audio, rate, "warm", 0.0, "adaptive", tmp_path)
         np.testing.assert_array_equal(identity, audio)
+
+
+def test_a_bundle_without_the_settings_only_decoder_renders_the_same(render, clips, tmp_path):
+    # the C++ face runs eq_decoder_params where the bundle has it, else eq_decoder (asking for its two
+    # outputs): the settings, and so the output, are the same either way
+    older = tmp_path / "older"
+    shutil.copytree(DEFAULT_BUNDLE_DIR, older)
+    manifest = json.loads((older / "manifest.json").read_text())
+    (older / manifest["models"].pop("eq_decoder_params")["file"]).unlink()
+    (older / "manifest.json").write_text(json.dumps(manifest))
+    audio, rate = clips[0]
+    np.testing.assert_array_equal(run_render(render, audio, rate, "warm", 1.0, "adaptive", tmp_path, older),
+                                  run_render(render, audio, rate, "warm", 1.0, "adaptive", tmp_path))
 
 
 def test_an_unknown_term_or_bundle_is_a_clear_error(render, clips, tmp_path):

@@ -10,6 +10,17 @@ namespace {
 constexpr double kPi = 3.14159265358979323846;
 }
 
+// The butterfly loops' iterations are independent (the quarters they read and write never overlap):
+// said to the compiler, GCC vectorises them (a 4096-point frame 35 -> 25 us; it does not from __restrict
+// alone). Clang spells the promise its own way.
+#if defined(__clang__)
+#define SEMEQ_INDEPENDENT_ITERATIONS _Pragma("clang loop vectorize(assume_safety)")
+#elif defined(__GNUC__)
+#define SEMEQ_INDEPENDENT_ITERATIONS _Pragma("GCC ivdep")
+#else
+#define SEMEQ_INDEPENDENT_ITERATIONS
+#endif
+
 RealFft::RealFft(int n) : n_(n), half_(n / 2) {
     if (n < 4 || (n & (n - 1)) != 0)
         throw std::invalid_argument("FFT length " + std::to_string(n) + " is not a power of two >= 4");
@@ -70,7 +81,6 @@ void RealFft::complexTransform() noexcept {
         const double* w2Re = twiddleRe_.data() + twiddles(2 * len);
         const double* w2Im = twiddleIm_.data() + twiddles(2 * len);
         for (int start = 0; start < half_; start += 2 * len) {
-            // the four quarters never overlap: __restrict and ivdep let the compiler vectorise (1.3x)
             double* __restrict r0 = re + start;
             double* __restrict i0 = im + start;
             double* __restrict r1 = r0 + h;
@@ -79,7 +89,7 @@ void RealFft::complexTransform() noexcept {
             double* __restrict i2 = i0 + len;
             double* __restrict r3 = r2 + h;
             double* __restrict i3 = i2 + h;
-#pragma GCC ivdep
+SEMEQ_INDEPENDENT_ITERATIONS
             for (int j = 0; j < h; ++j) {
                 // stage len: (0, 1) and (2, 3) with W_len^j
                 double tr = w1Re[j] * r1[j] - w1Im[j] * i1[j], ti = w1Re[j] * i1[j] + w1Im[j] * r1[j];
@@ -104,7 +114,7 @@ void RealFft::complexTransform() noexcept {
             double* __restrict aIm = im + start;
             double* __restrict bRe = aRe + h;
             double* __restrict bIm = aIm + h;
-#pragma GCC ivdep
+SEMEQ_INDEPENDENT_ITERATIONS
             for (int j = 0; j < h; ++j) {
                 const double tr = wRe[j] * bRe[j] - wIm[j] * bIm[j], ti = wRe[j] * bIm[j] + wIm[j] * bRe[j];
                 bRe[j] = aRe[j] - tr;
