@@ -8,7 +8,8 @@ Runs against whichever semeq_rt is imported (PYTHONPATH), so the same script mea
   shares the same core), with the encoder and LTAS analyses, and static mode; plus realtime mode
   with the audio thread pinned and the worker free to use the other cores (a real host's layout),
   also paced like an audio callback at 10× real time; the blocks that run an analysis (synchronous
-  mode) are reported apart;
+  mode) are reported apart; where the extension runs the models in C++, the encoder rows again with
+  the models called through Python (the anchor);
 - threads: two threads, each with its own Processor (or FilterBank), against one thread (512-sample
   blocks, unpinned);
 - `semeq process` on a 5-minute stereo 16-bit WAV, wall clock of the whole command (interpreter start
@@ -24,6 +25,7 @@ block times' p99.9 is also given in the calling thread's CPU time, which they do
 from __future__ import annotations
 
 import argparse
+import contextlib
 import functools
 import os
 import subprocess
@@ -37,6 +39,7 @@ import numpy as np
 
 import semeq_rt
 from semeq_rt import FilterBank
+from semeq_rt import processor as semeq_processor
 from semeq_rt.analysis import BalanceMeter
 from semeq_rt.demo import demo_signal
 from semeq_rt.semantics import fit_latent, get_bundle
@@ -62,6 +65,18 @@ def bundle():
 def processor(term="warm", **options) -> semeq_rt.Processor:
     """A Processor at the bench's rate and channel count, on the bench's bundle."""
     return semeq_rt.Processor(term, sample_rate=SR, channels=2, bundle=bundle(), **options)
+
+
+@contextlib.contextmanager
+def python_model():
+    """Processors made inside run the bundle's models through ONNX Runtime's Python API, as with an
+    extension built without ONNX Runtime's headers (the anchor for the C++ model, semeq_rt.native_model)."""
+    saved = semeq_processor.native_model
+    semeq_processor.native_model = lambda bundle: None
+    try:
+        yield
+    finally:
+        semeq_processor.native_model = saved
 
 
 def rss_mb() -> float:
@@ -237,6 +252,14 @@ def bench_streaming(audio):
                    *time_blocks(make, audio))
         report(f"Processor {analysis}, realtime, worker free", seconds,
                *time_blocks(functools.partial(worker_free, analysis), audio))
+        if analysis == "encoder" and getattr(processor(), "native_model", False):
+            with python_model():  # the anchor: the same models called through Python
+                for realtime in (False, True):
+                    make = functools.partial(processor, realtime=realtime)
+                    report(f"Processor encoder, {'realtime' if realtime else 'synchronous'}, Python model",
+                           seconds, *time_blocks(make, audio))
+                report("Processor encoder, realtime, worker free, Python model", seconds,
+                       *time_blocks(functools.partial(worker_free, analysis), audio))
         report(f"Processor {analysis}, realtime, worker free, paced", seconds,
                *time_blocks(functools.partial(worker_free, analysis), audio, pace=PACE))
     static = functools.partial(processor, mode="static")
@@ -340,7 +363,8 @@ def main(argv=None):
           f"numpy {np.__version__}; {os.uname().machine}")
     print("uptime:", subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip())
     print(f"bundle: {bundle().path}; analysis frames: {bundle().neutral_reference['n_fft']} samples, "
-          f"hop {bundle().neutral_reference['frame_hop']}")
+          f"hop {bundle().neutral_reference['frame_hop']}; the encoder analysis's models "
+          f"{'in C++ (semeq_rt.native_model)' if getattr(processor(), 'native_model', False) else 'through Python'}")
     audio = test_audio(args.seconds)
     if args.only in (None, "streaming"):
         bench_streaming(audio)

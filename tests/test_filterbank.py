@@ -425,8 +425,9 @@ def test_the_typed_stub_names_everything_the_native_module_has():
     stub = ast.parse((Path(_core.__file__).parent / "_core.pyi").read_text())
     names = {n.name for n in stub.body if isinstance(n, (ast.FunctionDef, ast.ClassDef))}
     names |= {n.target.id for n in stub.body if isinstance(n, ast.AnnAssign)}
-    assert names == {n for n in dir(_core) if not n.startswith("__")}
-    for cls in (c for c in stub.body if isinstance(c, ast.ClassDef)):
+    # (OnnxModel only where the extension was built with ONNX Runtime's headers)
+    assert names == {n for n in dir(_core) if not n.startswith("__")} | {"OnnxModel"}
+    for cls in (c for c in stub.body if isinstance(c, ast.ClassDef) and hasattr(_core, c.name)):
         methods = {n.name for n in cls.body if isinstance(n, ast.FunctionDef)}
-        bound = {n for n in dir(getattr(_core, cls.name)) if not n.startswith("__") and not n.startswith("_pybind11")}
+        bound = {n for n in vars(getattr(_core, cls.name)) if not n.startswith("__") and not n.startswith("_pybind11")}
         assert methods - {"__init__"} == bound, cls.name

@@ -1,5 +1,7 @@
 """The engine with the bundle's models run through ONNX Runtime's C++ API (semeq::OnnxModel, as a plugin
-runs them) against semeq_rt.Processor (ONNX Runtime's Python API) on real music: the same output.
+runs them) against semeq_rt.Processor, which runs the same model inside the extension where it was built
+with ONNX Runtime's headers (`.ci/run` builds it so) and the bundle's Python sessions otherwise: the same
+output on real music, and analyses that need no GIL.
 
 The C++ face is cpp/onnx's semeq_render, which .ci/run builds into build/ctest (-DSEMEQ_ONNX=ON);
 $SEMEQ_RENDER names another build. Outside CI, a checkout without that build skips these tests; in CI
@@ -8,14 +10,17 @@ import json
 import os
 import shutil
 import subprocess
+import sys
+import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 import semeq_rt
-from semeq_rt import measures
+from semeq_rt import _core, measures, processor
 from semeq_rt.bundle import DEFAULT_BUNDLE_DIR
+from semeq_rt.demo import demo_signal
 from builds import built
 from music_clips import read_clips
 
@@ -44,8 +49,25 @@ def run_render(render, audio, rate, term, intensity, mode, tmp_path, bundle=DEFA
     return np.fromfile(dst, dtype=np.float32).reshape(audio.shape)
 
 
-def run_python(audio, rate, term, intensity, mode):
-    p = semeq_rt.Processor(term, intensity=intensity, sample_rate=rate, channels=len(audio), mode=mode)
+@pytest.fixture
+def native():
+    """The extension's C++ model (_core.OnnxModel): in CI it must be there (.ci/run builds the extension
+    with ONNX Runtime's headers); elsewhere its tests are skipped without it."""
+    if not hasattr(_core, "OnnxModel"):
+        if os.environ.get("CI"):
+            pytest.fail("semeq_rt._core was built without ONNX Runtime's headers: .ci/run passes them")
+        pytest.skip("semeq_rt._core built without ONNX Runtime's headers (docs/processor.md)")
+
+
+@pytest.fixture
+def python_model(monkeypatch):
+    """Processors made while this fixture is active run the bundle's models through ONNX Runtime's Python
+    API, as an extension built without ONNX Runtime's headers does."""
+    monkeypatch.setattr(processor, "native_model", lambda bundle: None)
+
+
+def run_python(audio, rate, term, intensity, mode, bundle=None):
+    p = semeq_rt.Processor(term, intensity=intensity, sample_rate=rate, channels=len(audio), mode=mode, bundle=bundle)
     return np.concatenate([p.process(audio[:, i:i + 512]) for i in range(0, audio.shape[1], 512)], axis=1)
 
 
@@ -97,3 +119,56 @@ def test_an_unknown_term_or_bundle_is_a_clear_error(render, clips, tmp_path):
         result = subprocess.run([str(render), str(bundle), term, "1", "adaptive", str(rate), str(len(audio)),
                                  str(tmp_path / "in.f32"), str(tmp_path / "out.f32")], capture_output=True, text=True)
         assert result.returncode == 1 and message in result.stderr
+
+
+@pytest.mark.parametrize("term, intensity, mode", [("warm", 1.0, "adaptive"), ("bright", -0.7, "adaptive"),
+                                                   ("warm", 1.0, "static")])
+def test_the_processors_cpp_model_gives_its_python_models_output(native, clips, term, intensity, mode, request):
+    with_cpp = [run_python(audio, rate, term, intensity, mode) for audio, rate in clips]
+    assert semeq_rt.Processor(term, mode=mode).native_model
+    request.getfixturevalue("python_model")
+    assert not semeq_rt.Processor(term, mode=mode).native_model
+    for (audio, rate), cpp in zip(clips, with_cpp):
+        python = run_python(audio, rate, term, intensity, mode)
+        assert np.max(np.abs(python - audio)) > 1e-3  # the EQ did something
+        np.testing.assert_array_equal(cpp, python)  # the same ONNX Runtime, the same settings
+
+
+def test_the_cpp_model_runs_eq_decoder_where_the_bundle_has_no_settings_only_decoder(native, clips, tmp_path):
+    older = tmp_path / "older"
+    shutil.copytree(DEFAULT_BUNDLE_DIR, older)
+    manifest = json.loads((older / "manifest.json").read_text())
+    (older / manifest["models"].pop("eq_decoder_params")["file"]).unlink()
+    (older / "manifest.json").write_text(json.dumps(manifest))
+    audio, rate = clips[0]
+    np.testing.assert_array_equal(run_python(audio, rate, "warm", 1.0, "adaptive", bundle=older),
+                                  run_python(audio, rate, "warm", 1.0, "adaptive"))
+
+
+def _analyses_while_holding_the_gil(seconds=3.0):
+    """A realtime Processor's first analysis handed to its thread, then this thread holding the GIL
+    (pure Python, no forced hand-over): the analyses the thread completes meanwhile."""
+    audio = demo_signal(48000, 0.5)
+    p = semeq_rt.Processor("warm", realtime=True)
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(60.0)
+    try:
+        for i in range(0, audio.shape[1] - 511, 512):  # past 0.4 s: the first analysis
+            p.process(audio[:, i:i + 512])
+        start = time.monotonic()
+        while p.analyses == 0 and time.monotonic() - start < seconds:
+            pass
+        done = p.analyses
+    finally:
+        sys.setswitchinterval(interval)
+        p.close()
+    return done
+
+
+def test_realtime_analyses_with_the_cpp_model_need_no_gil(native):
+    assert _analyses_while_holding_the_gil() == 1
+
+
+def test_realtime_analyses_with_the_python_model_wait_for_the_gil(python_model):
+    # what the C++ model removes: the analysis thread waits for the GIL the audio thread's Python holds
+    assert _analyses_while_holding_the_gil(seconds=0.5) == 0

@@ -18,6 +18,9 @@
 #include "../src/dispatch.h"
 #include "analysis.h"
 #include "processor.h"
+#ifdef SEMEQ_ONNX_MODEL
+#include "onnx_model.h"
+#endif
 #include "semeq/filter_bank.h"
 #include "semeq/isa.h"
 #include "semeq/rbj.h"
@@ -197,6 +200,9 @@ PYBIND11_MODULE(_core, m) {
               "semeq_rt.FilterBank and semeq_rt.Processor.";
     bindProcessor(m);
     bindAnalysis(m);
+#ifdef SEMEQ_ONNX_MODEL
+    bindOnnxModel(m);
+#endif
     // std::invalid_argument from the core becomes ValueError (pybind11's standard translation).
     py::class_<PyFilterBank> cls(m, "FilterBank");
     cls.def(py::init<double, int, int, double>(), py::arg("sample_rate") = 48000.0, py::arg("channels") = 2,

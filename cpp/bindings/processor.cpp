@@ -1,9 +1,10 @@
 // semeq_rt._core.Processor: thin binding of semeq::Processor. The Python class semeq_rt.Processor
-// subclasses it (terms, validation, docs) and supplies the model as two callables over the bundle's
-// ONNX Runtime sessions; process() is bound as a plain METH_O method (the per-block call).
+// subclasses it (terms, validation, docs) and supplies the model: _core.OnnxModel where the extension has
+// it, else two callables over the bundle's ONNX Runtime sessions; process() is bound as a plain METH_O
+// method (the per-block call).
 //
 // The GIL: every call that can take the engine's control lock releases the GIL first, and the model
-// callables take it back only for the model call, so a thread waiting for the lock never holds the GIL
+// callables take it back only for the model call (a C++ model, _core.OnnxModel, never takes it), so a thread waiting for the lock never holds the GIL
 // that the lock's holder needs. process() runs with the GIL released.
 #include "processor.h"
 
@@ -73,12 +74,21 @@ std::vector<double> latentArgument(const py::array_t<double, py::array::c_style 
     return std::vector<double>(a.data(), a.data() + dim);
 }
 
+// The engine's model from `model`: a _core.AnalysisModel (the C++ OnnxModel), or a Python object with
+// latent_dim, measure and decode (semeq_rt.processor._BundleModel).
+std::shared_ptr<semeq::AnalysisModel> engineModel(const py::object& model) {
+    if (py::isinstance<semeq::AnalysisModel>(model)) return model.cast<std::shared_ptr<semeq::AnalysisModel>>();
+    return std::make_shared<CallbackModel>(model.attr("latent_dim").cast<int>(), model.attr("measure"),
+                                           model.attr("decode"));
+}
+
 class PyProcessor {
 public:
-    PyProcessor(const semeq::ProcessorOptions& options, int dim, py::object measure, py::object decode,
+    PyProcessor(const semeq::ProcessorOptions& options, const py::object& modelObject,
                 const py::array_t<double, py::array::c_style | py::array::forcecast>& centre,
                 const py::array_t<double, py::array::c_style | py::array::forcecast>& spread, double intensity) {
-        auto model = std::make_shared<CallbackModel>(dim, std::move(measure), std::move(decode));
+        std::shared_ptr<semeq::AnalysisModel> model = engineModel(modelObject);
+        const int dim = model->latentDim();
         const std::vector<double> c = latentArgument(centre, dim, "centre"), s = latentArgument(spread, dim, "spread");
         py::gil_scoped_release release;
         engine_ = std::make_unique<semeq::Processor>(options, std::move(model), c.data(), s.data(), intensity);
@@ -189,12 +199,17 @@ void bindProcessor(py::module_& m) {
     m.attr("RANGE_WIDTH") = semeq::kRangeWidth;
     m.attr("MAX_SLOPE_DB_PER_OCTAVE") = semeq::kMaxSlopeDbPerOctave;
 
+    // the engine's model interface: what a Processor takes as its model besides a Python object with
+    // latent_dim, measure and decode (bindings/onnx_model.cpp binds its ONNX Runtime implementation)
+    py::class_<semeq::AnalysisModel, std::shared_ptr<semeq::AnalysisModel>>(m, "AnalysisModel")
+        .def_property_readonly("latent_dim", &semeq::AnalysisModel::latentDim);
+
     py::class_<PyProcessor> cls(m, "Processor");
     cls.def(py::init([](double sampleRate, int channels, bool adaptive, bool realtime, bool loudnessCompensation,
                         double smoothingMs, double analysisInterval, double adaptationTime, double maxBoostDb,
                         double maxCutDb, double modelSampleRate, int modelWindow, int frameSize, int frameHop,
-                        double frameSampleRate, const Doubles& referenceDb, int latentDim, py::object measure,
-                        py::object decode, const Doubles& centre, const Doubles& spread, double intensity) {
+                        double frameSampleRate, const Doubles& referenceDb, const py::object& model,
+                        const Doubles& centre, const Doubles& spread, double intensity) {
                 if (referenceDb.size() != semeq::eq::kGridPoints)
                     throw py::value_error("reference_db must hold " + std::to_string(semeq::eq::kGridPoints) + " values");
                 semeq::ProcessorOptions o;
@@ -205,14 +220,13 @@ void bindProcessor(py::module_& m) {
                 o.modelSampleRate = modelSampleRate, o.modelWindow = modelWindow;
                 o.frameSize = frameSize, o.frameHop = frameHop, o.frameSampleRate = frameSampleRate;
                 std::copy(referenceDb.data(), referenceDb.data() + semeq::eq::kGridPoints, o.referenceDb.begin());
-                return new PyProcessor(o, latentDim, std::move(measure), std::move(decode), centre, spread, intensity);
+                return new PyProcessor(o, model, centre, spread, intensity);
             }),
             py::kw_only(), py::arg("sample_rate"), py::arg("channels"), py::arg("adaptive"), py::arg("realtime"),
             py::arg("loudness_compensation"), py::arg("smoothing_ms"), py::arg("analysis_interval"),
             py::arg("adaptation_time"), py::arg("max_boost_db"), py::arg("max_cut_db"), py::arg("model_sample_rate"),
             py::arg("model_window"), py::arg("frame_size"), py::arg("frame_hop"), py::arg("frame_sample_rate"),
-            py::arg("reference_db"), py::arg("latent_dim"), py::arg("measure"), py::arg("decode"), py::arg("centre"),
-            py::arg("spread"), py::arg("intensity"))
+            py::arg("reference_db"), py::arg("model"), py::arg("centre"), py::arg("spread"), py::arg("intensity"))
         .def("_set_target",
              [](PyProcessor& self, const Doubles& centre, const Doubles& spread) {
                  const int dim = self.engine().latentDim();

@@ -19,6 +19,7 @@
 
 #include "DistrhoPlugin.hpp"
 #include "DistrhoPluginUtils.hpp"
+#include "semeq/bundle_manifest.h"
 #include "semeq/onnx_model.h"
 #include "semeq/processor.h"
 #include "semeq_terms.h"  // kTerms, kTermCount: generated from the bundle's manifest
@@ -57,7 +58,8 @@ public:
             manifest_ = std::make_unique<semeq::BundleManifest>(semeq::BundleManifest::load(folder));
             for (uint32_t t = 0; t < kTermCount; ++t) manifest_->term(kTerms[t]);  // every word is in the bundle
             manifest_->verifyModels();
-            model_ = std::make_shared<semeq::OnnxModel>(*manifest_);
+            semeq::useOnnxRuntime(OrtGetApiBase());
+            model_ = std::make_shared<semeq::OnnxModel>(manifest_->modelFiles());
         } catch (const std::exception& e) {
             d_stderr2("semeq: the models could not be loaded (%s); audio passes through unchanged", e.what());
             manifest_.reset();

@@ -1,5 +1,5 @@
 """Typed stub of semeq_rt._core, the native core (cpp/bindings/). Use semeq_rt.FilterBank and semeq_rt.Processor."""
-from typing import Any, Callable
+from typing import Any
 import numpy as np
 import numpy.typing as npt
 
@@ -46,14 +46,23 @@ def set_isa(name: str) -> None: ...
 def isa_fuses_multiply_add(name: str) -> bool: ...
 def _chain_ns_per_step(steps: int, cpv: int, groups: int, vectors: int) -> float: ...
 
+class AnalysisModel:
+    @property
+    def latent_dim(self) -> int: ...
+
+# only where the extension was built with ONNX Runtime's headers (semeq_rt.native_model)
+class OnnxModel(AnalysisModel):
+    def __init__(self, library: str, audio_head: str, eq_decoder: str, params_only: bool,
+                 latent_dim: int) -> None: ...
+
 class Processor:
     def __init__(self, *, sample_rate: float, channels: int, adaptive: bool, realtime: bool,
                  loudness_compensation: bool, smoothing_ms: float, analysis_interval: float, adaptation_time: float,
                  max_boost_db: float, max_cut_db: float, model_sample_rate: float, model_window: int, frame_size: int,
-                 frame_hop: int, frame_sample_rate: float, reference_db: npt.ArrayLike, latent_dim: int,
-                 measure: Callable[[npt.NDArray[np.float64], Any], npt.ArrayLike],
-                 decode: Callable[[npt.NDArray[np.float32]], npt.ArrayLike], centre: npt.ArrayLike,
-                 spread: npt.ArrayLike, intensity: float) -> None: ...
+                 frame_hop: int, frame_sample_rate: float, reference_db: npt.ArrayLike,
+                 model: AnalysisModel | Any,  # or an object with latent_dim, measure, decode
+                 centre: npt.ArrayLike, spread: npt.ArrayLike,
+                 intensity: float) -> None: ...
     def process(self, x: npt.ArrayLike, /) -> npt.NDArray[np.float32]: ...
     def _set_target(self, centre: npt.ArrayLike, spread: npt.ArrayLike) -> None: ...
     def _set_intensity(self, intensity: float) -> None: ...

@@ -41,6 +41,7 @@ import numpy as np
 
 from . import _core, eqdef, ltas, validate
 from .analysis import check_method, latent_of_balance
+from .native_model import native_model
 from .semantics import blend_latent, blend_spread, get_bundle, resolve_blend
 
 MODES = ("adaptive", "static")
@@ -69,11 +70,12 @@ def _check_intensity(intensity) -> float:
 
 
 class _BundleModel:
-    """The engine's model (``semeq::AnalysisModel``) over a bundle: a balance's latent by ``analysis``
-    (``analysis.latent_of_balance``) and the decoder's settings."""
+    """The engine's model (``semeq::AnalysisModel``) over a bundle's sessions in Python: a balance's latent
+    by ``analysis`` (``analysis.latent_of_balance``) and the decoder's settings."""
 
     def __init__(self, bundle, analysis, fit_iterations, adaptive):
         self._bundle, self._analysis, self._fit_iterations = bundle, analysis, fit_iterations
+        self.latent_dim = bundle.latent_dim
         if adaptive:
             # ONNX Runtime allocates on a session's first run at a batch size: the analyses decode two
             # latents and measure one balance, which happens here first rather than in the first analysis
@@ -137,6 +139,10 @@ class Processor(_core.Processor):
     ``set_term``, ``set_intensity`` and the read-only properties may be called from another thread
     while ``process`` runs.
 
+    ``native_model`` is True where the analyses run the bundle's models in C++ (the extension built with
+    ONNX Runtime's headers; ``analysis="encoder"``): the analysis thread then never takes the GIL
+    (docs/processor.md, "Where the models run"). The output is the same either way.
+
     ``analyses`` counts the measurements that reached the EQ since the last reset;
     ``skipped_analyses`` those dropped in realtime mode because the analysis thread was still busy.
     ``process`` releases the GIL: processors in different threads run in parallel.
@@ -176,13 +182,18 @@ class Processor(_core.Processor):
             frames = (reference["n_fft"], reference["frame_hop"], bundle.sample_rate)
         else:
             frames = (ltas.N_FFT, ltas.HOP, ltas.SAMPLE_RATE)
-        model = _BundleModel(bundle, analysis, fit_iterations, mode == "adaptive")
+        # the bundle's models in C++ where the extension has them (the analysis thread then takes no GIL);
+        # "ltas" fits in Python (semantics.fit_latent)
+        model = native_model(bundle) if analysis == "encoder" else None
+        self.native_model = model is not None
+        if model is None:
+            model = _BundleModel(bundle, analysis, fit_iterations, mode == "adaptive")
         super().__init__(
             sample_rate=self.sample_rate, channels=self.channels, adaptive=mode == "adaptive", realtime=bool(realtime),
             loudness_compensation=self.loudness_compensation, **options,
             model_sample_rate=bundle.sample_rate, model_window=bundle.window, frame_size=frames[0],
             frame_hop=frames[1], frame_sample_rate=frames[2], reference_db=reference["curve_db"],
-            latent_dim=bundle.latent_dim, measure=model.measure, decode=model.decode,
+            model=model,
             centre=blend_latent(self._weights, bundle), spread=blend_spread(self._weights, bundle),
             intensity=intensity)
 

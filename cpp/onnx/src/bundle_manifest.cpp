@@ -5,6 +5,7 @@
 #include <stdexcept>
 #include <utility>
 
+#include "semeq/onnx_model.h"
 #include "semeq/sha256.h"
 
 namespace semeq {
@@ -92,6 +93,10 @@ void BundleManifest::verifyModels() const {
         if (sha256File(path) != expected)
             throw std::runtime_error(path + ": its SHA-256 differs from the manifest's (an edited or damaged bundle)");
     }
+}
+
+OnnxModelFiles BundleManifest::modelFiles() const {
+    return {folder + "/" + audioHeadFile, folder + "/" + eqDecoderFile, eqDecoderParamsOnly, latentDim};
 }
 
 const BundleTerm& BundleManifest::term(const std::string& name) const {

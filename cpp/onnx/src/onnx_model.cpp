@@ -1,7 +1,12 @@
 #include "semeq/onnx_model.h"
 
 #include <algorithm>
+#include <array>
 #include <stdexcept>
+#include <string>
+
+#include "semeq/correction.h"  // kMaxLatentDim
+#include "semeq/eq_layout.h"
 
 namespace semeq {
 
@@ -24,16 +29,37 @@ Ort::Value tensor(std::vector<float>& data, int64_t rows, int64_t columns) {
 
 }  // namespace
 
+void useOnnxRuntime(const OrtApiBase* base) {
+    static std::mutex once;
+    std::lock_guard<std::mutex> lock(once);
+    if (Ort::Global<void>::api_ != nullptr) return;
+    const OrtApi* api = base != nullptr ? base->GetApi(ORT_API_VERSION) : nullptr;
+    if (api == nullptr)
+        throw std::runtime_error(std::string("this ONNX Runtime (") + (base ? base->GetVersionString() : "none") +
+                                 ") does not provide the C API version " + std::to_string(ORT_API_VERSION) +
+                                 " that semeq was built with");
+    Ort::InitApi(api);
+}
+
 Ort::Env& OnnxModel::env() {
     static Ort::Env e(ORT_LOGGING_LEVEL_WARNING, "semeq");
     return e;
 }
 
-OnnxModel::OnnxModel(const BundleManifest& manifest)
-    : dim_(manifest.latentDim),
-      head_(env(), (manifest.folder + "/" + manifest.audioHeadFile).c_str(), sessionOptions()),
-      decoder_(env(), (manifest.folder + "/" + manifest.eqDecoderFile).c_str(), sessionOptions()),
-      decoderOutputs_(manifest.eqDecoderParamsOnly ? 1 : 2),
+namespace {
+// (the first member's initialiser: before the sessions, which need the API)
+const OnnxModelFiles& requireApi(const OnnxModelFiles& files) {
+    if (Ort::Global<void>::api_ == nullptr)
+        throw std::logic_error("semeq::useOnnxRuntime() must be called before the first OnnxModel");
+    return files;
+}
+}  // namespace
+
+OnnxModel::OnnxModel(const OnnxModelFiles& files)
+    : dim_(requireApi(files).latentDim),
+      head_(env(), files.audioHead.c_str(), sessionOptions()),
+      decoder_(env(), files.eqDecoder.c_str(), sessionOptions()),
+      decoderOutputs_(files.eqDecoderParamsOnly ? 1 : 2),
       balance_(eq::kGridPoints),
       headLatent_(dim_) {
     for (int b = 0; b < 2; ++b) {
@@ -41,6 +67,14 @@ OnnxModel::OnnxModel(const BundleManifest& manifest)
         params_[b].assign(static_cast<size_t>(b + 1) * eq::kNumParams, 0.0f);
         responses_[b].assign(static_cast<size_t>(b + 1) * eq::kGridPoints, 0.0f);
     }
+    // ONNX Runtime allocates on a session's first run at a batch size: the engine's calls (one balance, one
+    // and two latents) run here first, not in the stream's first analysis
+    std::array<double, eq::kGridPoints> balance{};
+    std::array<double, 2 * kMaxLatentDim> latents{};
+    std::array<double, 2 * eq::kNumParams> params{};
+    measure(balance.data(), nullptr, latents.data());
+    decode(latents.data(), 1, params.data());
+    decode(latents.data(), 2, params.data());
 }
 
 void OnnxModel::measure(const double* balanceDb, const double*, double* latent) {

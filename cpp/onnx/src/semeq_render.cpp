@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "semeq/bundle_manifest.h"
 #include "semeq/onnx_model.h"
 #include "semeq/processor.h"
 
@@ -41,7 +42,8 @@ int main(int argc, char** argv) {
         semeq::ProcessorOptions options = manifest.processorOptions(rate, channels);
         options.adaptive = mode == "adaptive";
         options.loudnessCompensation = options.adaptive;  // as semeq_rt.Processor's default
-        semeq::Processor processor(options, std::make_shared<semeq::OnnxModel>(manifest), term.centroid.data(),
+        semeq::useOnnxRuntime(OrtGetApiBase());
+        semeq::Processor processor(options, std::make_shared<semeq::OnnxModel>(manifest.modelFiles()), term.centroid.data(),
                                    term.spread.data(), intensity);
         std::vector<float> out(audio.size());
         std::vector<const float*> inPtr(channels);

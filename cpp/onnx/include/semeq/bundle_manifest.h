@@ -12,6 +12,8 @@
 
 namespace semeq {
 
+struct OnnxModelFiles;  // semeq/onnx_model.h
+
 struct BundleTerm {
     std::string name;
     std::vector<double> centroid, spread;
@@ -38,6 +40,8 @@ struct BundleManifest {
     // Checks the two models the engine uses against the manifest's SHA-256; std::runtime_error naming the
     // file that differs (an edited or damaged bundle).
     void verifyModels() const;
+    // The paths of the two models the engine uses (semeq::OnnxModel).
+    OnnxModelFiles modelFiles() const;
     // The term called `name`; std::invalid_argument listing a few known ones otherwise.
     const BundleTerm& term(const std::string& name) const;
     // The engine's options for this bundle's analysis at `sampleRate` / `channels` (the rest default).
