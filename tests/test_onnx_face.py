@@ -172,3 +172,24 @@ def test_realtime_analyses_with_the_cpp_model_need_no_gil(native):
 def test_realtime_analyses_with_the_python_model_wait_for_the_gil(python_model):
     # what the C++ model removes: the analysis thread waits for the GIL the audio thread's Python holds
     assert _analyses_while_holding_the_gil(seconds=0.5) == 0
+
+
+def test_the_cpp_model_says_what_it_cannot_load(native, tmp_path):
+    from semeq_rt.native_model import onnxruntime_library
+
+    manifest = json.loads((DEFAULT_BUNDLE_DIR / "manifest.json").read_text())
+    head, decoder = (str(DEFAULT_BUNDLE_DIR / manifest["models"][role]["file"])
+                     for role in ("audio_head", "eq_decoder_params"))
+    library, dim = str(onnxruntime_library()), manifest["latent_dim"]
+    not_a_model = tmp_path / "audio_head.onnx"
+    not_a_model.write_bytes(b"not a model")
+    with pytest.raises(RuntimeError, match="ONNX Runtime: .*audio_head.onnx"):
+        _core.OnnxModel(library, str(not_a_model), decoder, True, dim)
+    with pytest.raises(RuntimeError, match="ONNX Runtime: .*dimensions"):  # a latent size the models do not have
+        _core.OnnxModel(library, head, decoder, True, dim + 1)
+    assert _core.OnnxModel(library, head, decoder, True, dim).latent_dim == dim
+    # a library that is not there (in a fresh interpreter: a process keeps the first library it loads)
+    code = ("from semeq_rt import _core\n"
+            f"_core.OnnxModel('/nonexistent/libonnxruntime.so.1', {head!r}, {decoder!r}, True, {dim})")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 1 and "RuntimeError: cannot load ONNX Runtime from /nonexistent" in result.stderr
