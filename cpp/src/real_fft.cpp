@@ -54,17 +54,6 @@ RealFft::RealFft(int n) : n_(n), half_(n / 2) {
 void RealFft::complexTransform() noexcept {
     double* re = re_.data();
     double* im = im_.data();
-    // the first two stages have the twiddles 1 and -i: one radix-4 pass without multiplications
-    for (int a = 0; a + 3 < half_; a += 4) {
-        const double r0 = re[a] + re[a + 1], i0 = im[a] + im[a + 1];
-        const double r1 = re[a] - re[a + 1], i1 = im[a] - im[a + 1];
-        const double r2 = re[a + 2] + re[a + 3], i2 = im[a + 2] + im[a + 3];
-        const double r3 = re[a + 2] - re[a + 3], i3 = im[a + 2] - im[a + 3];
-        re[a] = r0 + r2, im[a] = i0 + i2;
-        re[a + 2] = r0 - r2, im[a + 2] = i0 - i2;
-        re[a + 1] = r1 + i3, im[a + 1] = i1 - r3;  // + (-i)(r3 + i i3)
-        re[a + 3] = r1 - i3, im[a + 3] = i1 + r3;
-    }
     if (half_ == 2) {  // n = 4: one radix-2 stage
         const double r = re[0] - re[1], i = im[0] - im[1];
         re[0] += re[1], im[0] += im[1], re[1] = r, im[1] = i;
@@ -127,9 +116,31 @@ SEMEQ_INDEPENDENT_ITERATIONS
 }
 
 void RealFft::load(const double* in) noexcept {
-    for (int m = 0; m < half_; ++m) {  // even samples as real parts, odd as imaginary, in bit-reversed order
-        re_[bitReverse_[m]] = in[2 * m];
-        im_[bitReverse_[m]] = in[2 * m + 1];
+    // even samples as real parts, odd as imaginary, in bit-reversed order (bitReverse_ is its own
+    // inverse: position a takes sample pair bitReverse_[a])
+    double* re = re_.data();
+    double* im = im_.data();
+    const int* source = bitReverse_.data();
+    if (half_ < 4) {  // n = 4
+        for (int a = 0; a < half_; ++a) re[a] = in[2 * source[a]], im[a] = in[2 * source[a] + 1];
+        complexTransform();
+        return;
+    }
+    // with the first two stages on the way, four points at a time (one pass over memory, not two): their
+    // twiddles are 1 and -i, a radix-4 step without multiplications
+    for (int a = 0; a < half_; a += 4) {
+        const double* x0 = in + 2 * source[a];
+        const double* x1 = in + 2 * source[a + 1];
+        const double* x2 = in + 2 * source[a + 2];
+        const double* x3 = in + 2 * source[a + 3];
+        const double r0 = x0[0] + x1[0], i0 = x0[1] + x1[1];
+        const double r1 = x0[0] - x1[0], i1 = x0[1] - x1[1];
+        const double r2 = x2[0] + x3[0], i2 = x2[1] + x3[1];
+        const double r3 = x2[0] - x3[0], i3 = x2[1] - x3[1];
+        re[a] = r0 + r2, im[a] = i0 + i2;
+        re[a + 2] = r0 - r2, im[a + 2] = i0 - i2;
+        re[a + 1] = r1 + i3, im[a + 1] = i1 - r3;  // + (-i)(r3 + i i3)
+        re[a + 3] = r1 - i3, im[a + 3] = i1 + r3;
     }
     complexTransform();
 }
@@ -151,9 +162,28 @@ void RealFft::transform(const double* in, std::complex<double>* out) noexcept {
 
 void RealFft::power(const double* in, double* out, int first, int count) noexcept {
     load(in);
-    for (int i = 0; i < count; ++i) {
-        const std::complex<double> x = bin(first + i);
-        out[i] = x.real() * x.real() + x.imag() * x.imag();
+    // bins 0 < k < n/2 as bin() computes them, without its two edge cases, in a loop the compiler
+    // vectorises (Z_{h-k} read backwards); bins 0 and n/2 through bin()
+    const int last = first + count, begin = std::max(first, 1), end = std::max(begin, std::min(last, half_));
+    for (int k = first; k < begin; ++k) {
+        const std::complex<double> x = bin(k);
+        out[k - first] = x.real() * x.real() + x.imag() * x.imag();
+    }
+    const double* __restrict re = re_.data();
+    const double* __restrict im = im_.data();
+    const double* __restrict wRe = splitRe_.data();
+    const double* __restrict wIm = splitIm_.data();
+    double* __restrict o = out - first;
+    const int h = half_;
+    for (int k = begin; k < end; ++k) {
+        const double evenRe = 0.5 * (re[k] + re[h - k]), evenIm = 0.5 * (im[k] - im[h - k]);
+        const double oddRe = 0.5 * (im[k] + im[h - k]), oddIm = -0.5 * (re[k] - re[h - k]);
+        const double xr = evenRe + wRe[k] * oddRe - wIm[k] * oddIm, xi = evenIm + wRe[k] * oddIm + wIm[k] * oddRe;
+        o[k] = xr * xr + xi * xi;
+    }
+    for (int k = end; k < last; ++k) {
+        const std::complex<double> x = bin(k);
+        out[k - first] = x.real() * x.real() + x.imag() * x.imag();
     }
 }
 

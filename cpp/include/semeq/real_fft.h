@@ -30,7 +30,7 @@ public:
 
 private:
     void load(const double* in) noexcept;  // the n/2-point complex transform of `in` into re_, im_
-    void complexTransform() noexcept;       // in place on re_, im_
+    void complexTransform() noexcept;       // the stages after load()'s first two, in place on re_, im_
     std::complex<double> bin(int k) const noexcept;  // X_k after load()
 
     // Real and imaginary parts in separate arrays: std::complex arithmetic ran 10x slower here (GCC 12).
