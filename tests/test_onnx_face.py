@@ -90,14 +90,21 @@ def test_the_cpp_onnx_face_moves_warm_darker_than_bright(render, clips, tmp_path
         np.testing.assert_array_equal(identity, audio)
 
 
-def test_a_bundle_without_the_settings_only_decoder_renders_the_same(render, clips, tmp_path):
-    # the C++ face runs eq_decoder_params where the bundle has it, else eq_decoder (asking for its two
-    # outputs): the settings, and so the output, are the same either way
+@pytest.fixture
+def older_bundle(tmp_path):
+    """A copy of the shipped bundle without eq_decoder_params, as bundles made before it are."""
     older = tmp_path / "older"
     shutil.copytree(DEFAULT_BUNDLE_DIR, older)
     manifest = json.loads((older / "manifest.json").read_text())
     (older / manifest["models"].pop("eq_decoder_params")["file"]).unlink()
     (older / "manifest.json").write_text(json.dumps(manifest))
+    return older
+
+
+def test_a_bundle_without_the_settings_only_decoder_renders_the_same(render, clips, older_bundle, tmp_path):
+    # the C++ face runs eq_decoder_params where the bundle has it, else eq_decoder (asking for its two
+    # outputs): the settings, and so the output, are the same either way
+    older = older_bundle
     audio, rate = clips[0]
     np.testing.assert_array_equal(run_render(render, audio, rate, "warm", 1.0, "adaptive", tmp_path, older),
                                   run_render(render, audio, rate, "warm", 1.0, "adaptive", tmp_path))
@@ -134,14 +141,9 @@ def test_the_processors_cpp_model_gives_its_python_models_output(native, clips, 
         np.testing.assert_array_equal(cpp, python)  # the same ONNX Runtime, the same settings
 
 
-def test_the_cpp_model_runs_eq_decoder_where_the_bundle_has_no_settings_only_decoder(native, clips, tmp_path):
-    older = tmp_path / "older"
-    shutil.copytree(DEFAULT_BUNDLE_DIR, older)
-    manifest = json.loads((older / "manifest.json").read_text())
-    (older / manifest["models"].pop("eq_decoder_params")["file"]).unlink()
-    (older / "manifest.json").write_text(json.dumps(manifest))
+def test_the_cpp_model_runs_eq_decoder_where_the_bundle_has_no_settings_only_decoder(native, clips, older_bundle):
     audio, rate = clips[0]
-    np.testing.assert_array_equal(run_python(audio, rate, "warm", 1.0, "adaptive", bundle=older),
+    np.testing.assert_array_equal(run_python(audio, rate, "warm", 1.0, "adaptive", bundle=older_bundle),
                                   run_python(audio, rate, "warm", 1.0, "adaptive"))
 
 
