@@ -412,17 +412,20 @@ def test_processors_in_threads_give_their_serial_output(music):
         np.testing.assert_array_equal(parallel[k], serial[k], err_msg=str(settings[k]))
 
 
-def test_close_and_deletion_while_the_analysis_thread_is_busy(music):
-    # the LTAS fit keeps the engine's analysis thread busy for milliseconds per analysis: close() and
-    # the last reference's deletion must wait for it (or end it) without a hang, and later blocks work
+@pytest.mark.parametrize("analysis", ["ltas", "encoder"])
+def test_close_and_deletion_while_the_analysis_thread_is_busy(music, analysis):
+    # the LTAS fit keeps the engine's analysis thread busy for milliseconds per analysis (the Python
+    # model), the encoder's analyses every 0.1 s of a stream running hundreds of times faster than real
+    # time for a good part of it (the C++ model where the extension has it): close() and the last
+    # reference's deletion must wait for it (or end it) without a hang, and later blocks work
     for _ in range(3):
-        p = semeq_rt.Processor("warm", realtime=True, analysis="ltas", analysis_interval=0.1)
+        p = semeq_rt.Processor("warm", realtime=True, analysis=analysis, analysis_interval=0.1)
         stream(p, music[:, : 4 * SR], 512)
         assert p.realtime_running
         p.close()
         assert not p.realtime_running
         out = stream(p, music[:, 4 * SR:], 512)  # synchronous from here
         assert np.all(np.isfinite(out))
-        q = semeq_rt.Processor("bright", realtime=True, analysis="ltas", analysis_interval=0.1)
+        q = semeq_rt.Processor("bright", realtime=True, analysis=analysis, analysis_interval=0.1)
         stream(q, music[:, : 4 * SR], 512)
         del q
