@@ -86,7 +86,7 @@ Processor::Processor(const ProcessorOptions& options, std::shared_ptr<AnalysisMo
         metering_ = true;
         mid_.assign(kChunk, 0.0f);
         power_.assign(meter_->usedBins(), 0.0);
-        pendingPower_.assign(meter_->usedBins(), 0.0);
+        workerPower_.assign(meter_->usedBins(), 0.0);
     }
     std::copy(centre, centre + dim_, centre_.begin());
     std::copy(spread, spread + dim_, spread_.begin());
@@ -252,14 +252,17 @@ int64_t Processor::nextAnalysisAfter(int64_t position) const noexcept {
 }
 
 void Processor::startAnalysis(bool growing) {
-    if (!meter_->meanPower(power_.data())) return;
+    SpectrumMeter::Window window;
+    if (!meter_->latestWindow(&window)) return;
     if (!realtime_.load(std::memory_order_acquire)) {
+        if (!meter_->meanPower(window, power_.data())) return;
         if (untilAdopt_ > 0) adoptStaged();  // (an interval shorter than the delay, at low rates)
         if (measureLatent(power_.data(), growing, staged_)) untilAdopt_ = adoptDelay_;
     } else if (pending_.load(std::memory_order_acquire)) {
         skipped_.fetch_add(1, std::memory_order_relaxed);  // the thread is still on the previous window
     } else {
-        std::copy(power_.begin(), power_.end(), pendingPower_.begin());
+        // the analysis thread averages the window's frames itself (SpectrumMeter::claim)
+        pendingWindow_ = window;
         pendingGrowing_ = growing;
         pending_.store(true, std::memory_order_release);
     }
@@ -386,8 +389,16 @@ void Processor::workerLoop() {
             continue;
         }
         try {
+            bool averaged = false;
+            if (meter_->claim(pendingWindow_)) {
+                averaged = meter_->meanPower(pendingWindow_, workerPower_.data());
+                meter_->release();
+            }
             Measurement measured;
-            if (measureLatent(pendingPower_.data(), pendingGrowing_, measured)) adopt(measured);
+            if (!averaged)
+                skipped_.fetch_add(1, std::memory_order_relaxed);  // the stream overwrote or dropped a frame of it
+            else if (measureLatent(workerPower_.data(), pendingGrowing_, measured))
+                adopt(measured);
         } catch (const abi::__forced_unwind&) {
             throw;  // the thread is being cancelled (e.g. a Python model call at interpreter exit)
         } catch (...) {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <stdexcept>
 #include <string>
 
@@ -10,6 +11,8 @@ namespace semeq {
 namespace {
 constexpr double kPi = 3.14159265358979323846;
 constexpr double kSmoothingOctaves = 1.0 / 3.0;
+constexpr int64_t kNoClaim = std::numeric_limits<int64_t>::max();
+constexpr double kSpareSeconds = 4.0;
 }  // namespace
 
 FrameGeometry frameGeometry(int nFft, int hop, double sampleRate, double modelRate) {
@@ -19,7 +22,7 @@ FrameGeometry frameGeometry(int nFft, int hop, double sampleRate, double modelRa
 }
 
 SpectrumMeter::SpectrumMeter(double sampleRate, int nFft, int hop, int windowSamples)
-    : sampleRate_(sampleRate), nFft_(nFft), hop_(hop), window_(windowSamples), fft_(nFft) {
+    : sampleRate_(sampleRate), nFft_(nFft), hop_(hop), window_(windowSamples), fft_(nFft), claimedFrom_(kNoClaim) {
     if (hop < 1 || nFft % hop != 0)
         throw std::invalid_argument("frames of " + std::to_string(nFft) + " samples " + std::to_string(hop) +
                                     " apart: the hop must divide the frame length");
@@ -68,17 +71,23 @@ SpectrumMeter::SpectrumMeter(double sampleRate, int nFft, int hop, int windowSam
         rowWeights_.insert(rowWeights_.end(), rows[r].begin(), rows[r].end());
     }
     history_.assign(nFft_, 0.0f);
-    framePower_.assign(static_cast<size_t>(framesPerWindow_) * usedBins_, 0.0);
+    // a window's frames plus kSpareSeconds of frames after it: what the stream may add before the analysis
+    // thread claims a window (at real time it claims within milliseconds; a stream run faster than real
+    // time, e.g. a benchmark, may outrun it, and the window is then skipped)
+    slots_ = framesPerWindow_ + std::max(framesPerWindow_, static_cast<int>(std::ceil(kSpareSeconds * sampleRate_ / hop_)));
+    framePower_.assign(static_cast<size_t>(slots_) * usedBins_, 0.0);
+    slotFrame_.assign(slots_, -1);
     windowed_.assign(nFft_, 0.0);
     scratchPower_.assign(usedBins_, 0.0);
     reset();
 }
 
 void SpectrumMeter::reset() noexcept {
-    std::fill(framePower_.begin(), framePower_.end(), 0.0);
+    // the frames stay where they are (an analysis thread may be reading some): the frames since reset
+    // start at the next serial number
     std::fill(history_.begin(), history_.end(), 0.0f);
     position_ = 0;
-    framesDone_ = 0;
+    resetSerial_ = serial_.load(std::memory_order_relaxed);
 }
 
 void SpectrumMeter::push(const float* mid, int64_t count) noexcept {
@@ -95,32 +104,70 @@ void SpectrumMeter::push(const float* mid, int64_t count) noexcept {
         }
         position_ += take;
         done += take;
-        if (position_ == nextEnd) computeFrame((position_ - nFft_) / hop_);
+        if (position_ == nextEnd) computeFrame();
     }
 }
 
-void SpectrumMeter::computeFrame(int64_t frameIndex) noexcept {
-    const int64_t start = position_ - nFft_;  // the frame's first sample: ring index start % nFft
-    const int offset = static_cast<int>(start % nFft_);
-    const int wrap = nFft_ - offset;  // the ring from offset to its end, then from its start (two plain loops)
-    for (int i = 0; i < wrap; ++i) windowed_[i] = static_cast<double>(history_[offset + i]) * hann_[i];
-    for (int i = wrap; i < nFft_; ++i) windowed_[i] = static_cast<double>(history_[i - wrap]) * hann_[i];
-    double* slot = framePower_.data() + static_cast<size_t>(frameIndex % framesPerWindow_) * usedBins_;
-    fft_.power(windowed_.data(), slot, firstBin_, usedBins_);
-    ++framesDone_;
+void SpectrumMeter::computeFrame() noexcept {
+    const int64_t serial = serial_.load(std::memory_order_relaxed);  // (this thread is its only writer)
+    const int slot = static_cast<int>(serial % slots_);
+    // the slot's frame (serial - slots_) is one an analysis thread reads: this frame is dropped. Sequentially
+    // consistent with claim(): a claim this misses sees the serial numbers stored before it (claim() then fails)
+    if (serial - slots_ < claimedFrom_.load(std::memory_order_seq_cst)) {
+        const int64_t start = position_ - nFft_;  // the frame's first sample: ring index start % nFft
+        const int offset = static_cast<int>(start % nFft_);
+        const int wrap = nFft_ - offset;  // the ring from offset to its end, then from its start (two plain loops)
+        for (int i = 0; i < wrap; ++i) windowed_[i] = static_cast<double>(history_[offset + i]) * hann_[i];
+        for (int i = wrap; i < nFft_; ++i) windowed_[i] = static_cast<double>(history_[i - wrap]) * hann_[i];
+        fft_.power(windowed_.data(), framePower_.data() + static_cast<size_t>(slot) * usedBins_, firstBin_, usedBins_);
+        slotFrame_[slot] = serial;
+    }
+    serial_.store(serial + 1, std::memory_order_seq_cst);
+}
+
+bool SpectrumMeter::latestWindow(Window* out) const noexcept {
+    const int64_t end = serial_.load(std::memory_order_relaxed), index = end - resetSerial_;
+    if (index == 0) return false;
+    *out = Window{end, index, static_cast<int>(std::min<int64_t>(index, framesPerWindow_))};
+    return true;
+}
+
+bool SpectrumMeter::meanPower(const Window& window, double* out) const noexcept {
+    // summed slot by slot in the order of the frames' index modulo framesPerWindow, as when the window's
+    // frames had a ring of their own: the mean does not depend on the thread or on the ring's size
+    const int64_t first = window.index - window.count;  // the first frame's index since reset
+    std::fill(out, out + usedBins_, 0.0);
+    for (int f = 0; f < framesPerWindow_; ++f) {
+        const int64_t index = first + ((f - first) % framesPerWindow_ + framesPerWindow_) % framesPerWindow_;
+        if (index >= window.index) continue;  // (fewer frames than a window: this remainder has none)
+        const int64_t serial = window.end - window.index + index;
+        const int slot = static_cast<int>(serial % slots_);
+        if (slotFrame_[slot] != serial) return false;  // dropped, or overwritten since
+        const double* power = framePower_.data() + static_cast<size_t>(slot) * usedBins_;
+        for (int k = 0; k < usedBins_; ++k) out[k] += power[k];
+    }
+    for (int k = 0; k < usedBins_; ++k) out[k] /= static_cast<double>(window.count);
+    return true;
 }
 
 bool SpectrumMeter::meanPower(double* out) const noexcept {
-    if (framesDone_ == 0) return false;
-    const double stored = static_cast<double>(std::min<int64_t>(framesDone_, framesPerWindow_));
-    std::fill(out, out + usedBins_, 0.0);
-    for (int f = 0; f < framesPerWindow_; ++f) {
-        const double* slot = framePower_.data() + static_cast<size_t>(f) * usedBins_;
-        for (int k = 0; k < usedBins_; ++k) out[k] += slot[k];
+    Window window;
+    return latestWindow(&window) && meanPower(window, out);
+}
+
+bool SpectrumMeter::claim(const Window& window) noexcept {
+    const int64_t first = window.end - window.count;
+    claimedFrom_.store(first, std::memory_order_seq_cst);
+    // the next frame the audio thread stores goes to the slot of frame (serial - slots_): still outside
+    // the window, or the window is (being) overwritten
+    if (serial_.load(std::memory_order_seq_cst) - slots_ >= first) {
+        release();
+        return false;
     }
-    for (int k = 0; k < usedBins_; ++k) out[k] /= stored;
     return true;
 }
+
+void SpectrumMeter::release() noexcept { claimedFrom_.store(kNoClaim, std::memory_order_release); }
 
 void SpectrumMeter::density(const double* power, double* out) const noexcept {
     for (int r = 0; r < eq::kGridPoints; ++r) {

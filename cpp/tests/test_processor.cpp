@@ -1,7 +1,8 @@
 // semeq::Processor without Python: sample-exact streaming, the identity at intensity 0, no allocation
 // after construction in either schedule (every operator new of the binary counted, all threads), control
-// calls from another thread while process() runs (the ThreadSanitizer build runs this suite), and
-// processors in parallel threads giving the serial output. The model is a small fixed linear map (the
+// calls from another thread while process() runs (the ThreadSanitizer build runs this suite),
+// processors in parallel threads giving the serial output, and the spectrum meter's claims (a window the
+// analysis thread averages stays as it was handed over). The model is a small fixed linear map (the
 // engine's interface is the point here; tests/test_processor.py runs the bundle's ONNX models).
 #include <algorithm>
 #include <atomic>
@@ -16,6 +17,7 @@
 #include "harness.h"
 #include "linear_model.h"
 #include "semeq/processor.h"
+#include "semeq/spectrum_meter.h"
 
 namespace {
 
@@ -211,6 +213,38 @@ TEST(processor, parallel_processors_give_the_serial_output) {
         });
     for (auto& t : threads) t.join();
     for (int i = 0; i < 4; ++i) CHECK(parallel[i] == serial[i], "processor %d differs from its serial run", i);
+}
+
+TEST(processor, a_claimed_window_stays_as_it_was_handed_over) {
+    // what the realtime schedule relies on: the analysis thread averages a window while the stream goes on
+    semeq::SpectrumMeter meter(kRate, 4096, 4096, 32768);  // 8 frames a window
+    std::mt19937 rng(7);
+    std::normal_distribution<float> normal(0.0f, 0.1f);
+    std::vector<float> frame(4096);
+    auto pushFrames = [&](int count) {
+        for (int i = 0; i < count; ++i) {
+            for (float& v : frame) v = normal(rng);
+            meter.push(frame.data(), static_cast<int64_t>(frame.size()));
+        }
+    };
+    std::vector<double> handed(meter.usedBins()), later(meter.usedBins()), latest(meter.usedBins());
+    pushFrames(10);
+    semeq::SpectrumMeter::Window window;
+    CHECK(meter.latestWindow(&window) && window.count == 8, "no window of 8 frames");
+    CHECK(meter.meanPower(window, handed.data()) && meter.meanPower(latest.data()) && handed == latest,
+          "the window's mean differs from the latest one's");
+    CHECK(meter.claim(window), "a fresh window could not be claimed");
+    pushFrames(200);  // far more than the ring holds: frames that would overwrite the claimed ones are dropped
+    CHECK(meter.meanPower(window, later.data()) && later == handed, "a claimed frame changed");
+    meter.release();
+    CHECK(!meter.meanPower(latest.data()), "a window of dropped frames was averaged");
+    pushFrames(8);
+    CHECK(meter.meanPower(latest.data()), "the stream did not recover after the claim");
+    CHECK(meter.latestWindow(&window), "no window");
+    pushFrames(100);  // the stream overwrites the window before it is claimed
+    CHECK(!meter.claim(window), "an overwritten window was claimed");
+    CHECK(meter.claim(semeq::SpectrumMeter::Window{window.end + 100, window.index + 100, 8}), "the claim stuck");
+    meter.release();
 }
 
 TEST(processor, options_out_of_range_are_refused) {

@@ -13,9 +13,10 @@
 //
 // Schedules. Deterministic (realtime = false): an analysis runs inside process() at fixed stream
 // positions (the measurement where its window ends, the EQ it gives adoptDelaySamples() later), so the
-// output does not depend on the block size. Realtime: process() hands the window's
-// mean periodogram to the engine's analysis thread (a copy into a preallocated buffer and an atomic
-// flag) and never waits; an analysis that comes while the thread is still busy is skipped.
+// output does not depend on the block size. Realtime: process() hands the window (which frames it
+// holds: SpectrumMeter::Window) to the engine's analysis thread with an atomic flag and never waits; the
+// thread averages the frames and runs the model; an analysis that comes while the thread is still busy
+// (or whose frames the stream overwrote before the thread claimed them) is skipped.
 //
 // Threads. process(), prime() and reset() belong to one audio thread (prime and reset may also be called
 // while process() is not running). setTarget(), setIntensity() and every getter may be called from any
@@ -211,8 +212,9 @@ private:
     std::mutex workerMutex_;
     std::thread worker_;
     std::atomic<bool> realtime_{false}, stop_{false}, pending_{false};
-    std::vector<double> pendingPower_;
+    SpectrumMeter::Window pendingWindow_;  // handed over with pending_
     bool pendingGrowing_ = false;
+    std::vector<double> workerPower_;     // the analysis thread's mean periodogram
 };
 
 }  // namespace semeq
