@@ -142,6 +142,7 @@ def test_the_processors_cpp_model_gives_its_python_models_output(native, clips, 
 
 
 def test_the_cpp_model_runs_eq_decoder_where_the_bundle_has_no_settings_only_decoder(native, clips, older_bundle):
+    assert semeq_rt.Processor("warm", bundle=older_bundle).native_model
     audio, rate = clips[0]
     np.testing.assert_array_equal(run_python(audio, rate, "warm", 1.0, "adaptive", bundle=older_bundle),
                                   run_python(audio, rate, "warm", 1.0, "adaptive"))

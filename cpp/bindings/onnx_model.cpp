@@ -1,7 +1,7 @@
 // semeq_rt._core.OnnxModel: the engine's model over ONNX Runtime's C API (semeq::OnnxModel), with the
 // library loaded at run time from the path Python gives (the onnxruntime wheel's libonnxruntime.so.1.*),
 // so that the extension links no ONNX Runtime and imports wherever the wheel has none. A Processor given
-// it runs its analyses without Python: the analysis thread never takes the GIL (semeq_rt.engine_model).
+// it runs its analyses without Python: the analysis thread never takes the GIL (semeq_rt.native_model).
 #include "onnx_model.h"
 
 #include <dlfcn.h>

@@ -4,8 +4,9 @@
 // method (the per-block call).
 //
 // The GIL: every call that can take the engine's control lock releases the GIL first, and the model
-// callables take it back only for the model call (a C++ model, _core.OnnxModel, never takes it), so a thread waiting for the lock never holds the GIL
-// that the lock's holder needs. process() runs with the GIL released.
+// callables take it back only for the model call (a C++ model, _core.OnnxModel, never takes it), so a
+// thread waiting for the lock never holds the GIL that the lock's holder needs. process() runs with the
+// GIL released.
 #include "processor.h"
 
 #include <pybind11/numpy.h>

@@ -6,6 +6,7 @@ shared library (the PyPI wheels do); elsewhere the Processor calls the same mode
 Python API, with the same output."""
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 from . import _core
@@ -14,8 +15,9 @@ from . import _core
 _LIBRARY_PATTERNS = ("libonnxruntime.so.1.*", "libonnxruntime.1.*.dylib")
 
 
+@functools.lru_cache(maxsize=None)
 def onnxruntime_library():
-    """Path of the onnxruntime package's shared library, or None where it has none."""
+    """Path of the onnxruntime package's shared library, or None where it has none (looked up once)."""
     import onnxruntime
 
     capi = Path(onnxruntime.__file__).parent / "capi"

@@ -4,8 +4,8 @@
 //
 // The C++ twin of the streaming half of python/semeq_rt/analysis.BalanceMeter and of ltas.hann /
 // ltas.smoothing_matrix (tests/test_engine.py compares them). A frame ends at stream position
-// nFft + k * hop and goes to slot k mod framesPerWindow, so the numbers never depend on how the stream
-// is split into blocks.
+// nFft + k * hop (k counted since reset), and a window's frames are summed in the order of k modulo
+// framesPerWindow, so the numbers never depend on how the stream is split into blocks.
 //
 // Threads: push/latestWindow/reset belong to one (audio) thread; density and signalDensity only read
 // constant tables. A second (analysis) thread may average a window the audio thread handed it while the
